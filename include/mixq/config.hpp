@@ -1,0 +1,44 @@
+// mixq configuration: version, the ISA-named inline namespace, user-overridable macros.
+#pragma once
+
+#define MIXQ_VERSION_MAJOR 0
+#define MIXQ_VERSION_MINOR 1
+#define MIXQ_VERSION_PATCH 0
+
+// Every mixq function lives in an inline namespace named after the instruction set this
+// translation unit is compiled for. An engine that builds one TU per ISA for runtime dispatch
+// therefore never has two copies of an inline function with the same mangled name, and the
+// linker cannot hand an AVX-512 copy to baseline code. Tag types (formats, schemes) carry no
+// code and live directly in `mixq`, so they are the same type in every TU.
+#ifndef MIXQ_ISA_NS
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
+#define MIXQ_ISA_NS isa_avx512bw_vnni_vbmi
+#elif defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define MIXQ_ISA_NS isa_avx512bw_vnni
+#elif defined(__AVX512F__) && defined(__AVX512BW__)
+#define MIXQ_ISA_NS isa_avx512bw
+#elif defined(__AVX512F__)
+#define MIXQ_ISA_NS isa_avx512f
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__AVXVNNI__)
+#define MIXQ_ISA_NS isa_avx2_fma_avxvnni
+#elif defined(__AVX2__) && defined(__FMA__)
+#define MIXQ_ISA_NS isa_avx2_fma
+#elif defined(__AVX2__)
+#define MIXQ_ISA_NS isa_avx2
+#elif defined(__AVX__)
+#define MIXQ_ISA_NS isa_avx
+#elif defined(__SSE4_2__)
+#define MIXQ_ISA_NS isa_sse4_2
+#elif defined(__SSE2__) || defined(_M_X64)
+#define MIXQ_ISA_NS isa_sse2
+#elif defined(__aarch64__)
+#define MIXQ_ISA_NS isa_neon64
+#elif defined(__ARM_NEON)
+#define MIXQ_ISA_NS isa_neon
+#else
+#define MIXQ_ISA_NS isa_generic
+#endif
+#endif
+
+#define MIXQ_BEGIN_NAMESPACE namespace mixq { inline namespace MIXQ_ISA_NS {
+#define MIXQ_END_NAMESPACE } }

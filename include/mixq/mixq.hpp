@@ -1,0 +1,5 @@
+// mixq: header-only low-bit weight quantization for CPUs. Includes everything.
+#pragma once
+#include "config.hpp"
+#include "error.hpp"
+#include "format.hpp"
