@@ -3,3 +3,6 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "format.hpp"
+#include "scheme.hpp"
+#include "layout.hpp"
+#include "calibrate.hpp"

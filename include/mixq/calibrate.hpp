@@ -1,0 +1,5 @@
+// calibrate/: choosing codes and scales.
+#pragma once
+#include "calibrate/grid.hpp"
+#include "calibrate/rtn.hpp"
+#include "calibrate/validate.hpp"

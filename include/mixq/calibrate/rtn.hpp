@@ -1,0 +1,155 @@
+// Calibration without data: min-max round-to-nearest, MSE-optimal clip search, and the
+// importance-weighted least-squares scale search (ggml's idea, for any symmetric scheme).
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../layout/quantized_matrix.hpp"
+#include "grid.hpp"
+#include "validate.hpp"
+
+MIXQ_BEGIN_NAMESPACE
+
+enum class rtn_method {
+  minmax,       ///< plain min-max grid
+  mse_clip,     ///< shrink the range by p = 1 - k/grid, keep the p with least sum w_i |err|^norm
+  weighted_ls,  ///< symmetric schemes: 19 candidate scales, least-squares scale of the best level set
+                ///< (ALGORITHMS.md 1.3 (i)); asymmetric and MX schemes fall back to mse_clip with norm 2
+};
+
+struct rtn_options {
+  rtn_method method = rtn_method::minmax;
+  float norm = 2.4f;        ///< mse_clip: error exponent (GPTQ's default 2.4)
+  int grid = 100;           ///< mse_clip: steps per unit range
+  float max_shrink = 0.8f;  ///< mse_clip: candidates p = 1, 1 - 1/grid, ... (floor(max_shrink*grid) of them)
+  /// Optional per-input-column importance (e.g. mean x^2, llama.cpp's imatrix); weights the
+  /// error of mse_clip and weighted_ls. Empty = uniform (weighted_ls: w^2, as ggml).
+  std::span<const float> importance = {};
+};
+
+namespace detail {
+
+template <Scheme S>
+double unit_error(const float* v, const float* wt, std::size_t n, const unit_grid<S>& g, float norm) {
+  double e = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::fabs(static_cast<double>(dequantize_value<S>(quantize_value<S>(v[i], g), g)) - v[i]);
+    const double p = norm == 2.0f ? d * d : std::pow(d, static_cast<double>(norm));
+    e += wt ? wt[i] * p : p;
+  }
+  return e;
+}
+
+template <Scheme S>
+unit_grid<S> fit_mse_clip(const float* v, const float* wt, std::size_t n, const rtn_options& o, float norm) {
+  unit_grid<S> best = fit_minmax<S>(v, n, 1.0f);
+  double best_err = unit_error<S>(v, wt, n, best, norm);
+  const int steps = static_cast<int>(std::floor(o.max_shrink * static_cast<float>(o.grid)));
+  for (int k = 1; k < steps; ++k) {
+    const float p = 1.0f - static_cast<float>(k) / static_cast<float>(o.grid);
+    const unit_grid<S> g = fit_minmax<S>(v, n, p);
+    const double e = unit_error<S>(v, wt, n, g, norm);
+    if (e < best_err) best_err = e, best = g;  // strict: p = 1 wins ties, so never worse than min-max
+  }
+  return best;
+}
+
+// Symmetric weighted least squares: for each candidate scale fix the levels l_i, then the best
+// scale for them is S_lx / S_ll with residual sum w x^2 - S_lx^2 / S_ll; keep the largest
+// S_lx^2 / S_ll, store its scale, and re-round every weight against the stored scale.
+template <Scheme S>
+unit_grid<S> fit_weighted_ls(const float* v, const float* wt, std::size_t n) {
+  const unit_grid<S> g0 = fit_minmax<S>(v, n, 1.0f);
+  if (g0.scale == 0) return g0;
+  double best_score = -1, best_d = g0.scale;
+  const float base = g0.scale;
+  for (int t = 0; t <= 18; ++t) {
+    const int step = t == 0 ? 0 : (t <= 9 ? -t : t - 9);  // 0 first, then -1..-9, 1..9
+    unit_grid<S> g = g0;
+    // scale candidates base * L / (L + 0.1 step), L = the grid's reach: inverse scales step by 0.1 levels
+    const float L = detail::grid_constants<S>::both_sides;
+    g.scale = base * L / (L + 0.1f * static_cast<float>(step));
+    double slx = 0, sll = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double l = code_value<S>(quantize_value<S>(v[i], g));
+      const double w = wt ? wt[i] : static_cast<double>(v[i]) * v[i];
+      slx += w * v[i] * l;
+      sll += w * l * l;
+    }
+    if (sll > 0 && slx * slx / sll > best_score) best_score = slx * slx / sll, best_d = slx / sll;
+  }
+  unit_grid<S> g;
+  set_scale(g, static_cast<float>(best_d));
+  if (g.scale == 0 || !is_finite(g.scale)) return g0;
+  // The final re-rounding against the stored scale can only be checked, not assumed, to help.
+  std::vector<float> unit_w(n);
+  for (std::size_t i = 0; i < n; ++i) unit_w[i] = wt ? wt[i] : v[i] * v[i];
+  return unit_error<S>(v, unit_w.data(), n, g, 2.0f) <= unit_error<S>(v, unit_w.data(), n, g0, 2.0f) ? g : g0;
+}
+
+}  // namespace detail
+
+/// Quantize a row-major rows x cols matrix with scheme S, without calibration data.
+/// Throws mixq::error on empty shapes, group sizes that do not divide cols, non-finite weights
+/// or a malformed importance vector.
+template <Scheme S>
+quantized_matrix<S> quantize(const float* w, std::size_t rows, std::size_t cols, const rtn_options& o = {}) {
+  detail::check_weights("mixq::quantize", w, rows, cols);
+  detail::check_importance("mixq::quantize", o.importance, cols);
+  if (o.grid <= 0 || !(o.max_shrink > 0 && o.max_shrink <= 1) || !(o.norm > 0))
+    throw error("mixq::quantize: rtn_options needs grid > 0 (is " + std::to_string(o.grid) +
+                "), 0 < max_shrink <= 1 (is " + std::to_string(o.max_shrink) + ") and norm > 0 (is " +
+                std::to_string(o.norm) + ")");
+  quantized_matrix<S> m(rows, cols);
+  const auto& L = m.layout();
+  const std::size_t unit_len = S::is_per_tensor ? rows * cols : L.unit_cols;
+  const std::size_t n_units = L.units;
+  std::vector<float> wt;
+  const bool weighted = !o.importance.empty();
+  if (weighted) wt.resize(unit_len);
+  const bool ls = o.method == rtn_method::weighted_ls && !S::is_asymmetric && !S::is_mx;
+  for (std::size_t u = 0; u < n_units; ++u) {
+    const float* v = w + u * unit_len;  // units are contiguous in a row-major matrix
+    const std::size_t col0 = S::is_per_tensor ? 0 : (u % L.units_per_row) * L.unit_cols;
+    if (weighted)
+      for (std::size_t i = 0; i < unit_len; ++i) wt[i] = o.importance[(col0 + i) % cols];
+    if (ls && weighted) {  // ggml's imatrix weighting: a_j * sqrt(sigma^2 + w^2), sigma^2 = 2 mean w^2
+      double ms = 0;
+      for (std::size_t i = 0; i < unit_len; ++i) ms += static_cast<double>(v[i]) * v[i];
+      const double sigma2 = 2 * ms / static_cast<double>(unit_len);
+      for (std::size_t i = 0; i < unit_len; ++i)
+        wt[i] = static_cast<float>(wt[i] * std::sqrt(sigma2 + static_cast<double>(v[i]) * v[i]));
+    }
+    const float* wp = weighted ? wt.data() : nullptr;
+    unit_grid<S> g;
+    switch (o.method) {
+      case rtn_method::minmax: g = fit_minmax<S>(v, unit_len); break;
+      case rtn_method::mse_clip: g = detail::fit_mse_clip<S>(v, wp, unit_len, o, o.norm); break;
+      case rtn_method::weighted_ls:
+        g = ls ? detail::fit_weighted_ls<S>(v, wp, unit_len) : detail::fit_mse_clip<S>(v, wp, unit_len, o, 2.0f);
+        break;
+    }
+    store_grid(m, u, g);
+    for (std::size_t i = 0; i < unit_len; ++i) {
+      const std::size_t idx = u * unit_len + i;
+      m.set_code(idx / cols, idx % cols, quantize_value<S>(v[i], g));
+    }
+  }
+  return m;
+}
+
+/// Eigen front end: any row-major float matrix expression (a Map of an engine's buffer too).
+template <Scheme S>
+quantized_matrix<S> quantize(const Eigen::Ref<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>& w,
+                             const rtn_options& o = {}) {
+  if (w.outerStride() != w.cols())
+    throw error("mixq::quantize: the Eigen matrix must be contiguous (outer stride " +
+                std::to_string(w.outerStride()) + ", cols " + std::to_string(w.cols()) + ")");
+  return quantize<S>(w.data(), static_cast<std::size_t>(w.rows()), static_cast<std::size_t>(w.cols()), o);
+}
+
+MIXQ_END_NAMESPACE

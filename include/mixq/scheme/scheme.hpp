@@ -1,0 +1,104 @@
+// scheme<Format, Granularity, ScaleFormat, Zero>: how codes and scales combine over a matrix.
+#pragma once
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+#include "../format/traits.hpp"
+#include "granularity.hpp"
+#include "scale_format.hpp"
+#include "zero_point.hpp"
+
+namespace mixq {
+
+/// A single-level quantization scheme. A weight of unit u (the tensor, a row, or a group of a
+/// row) is w = s_u * (v(q) - z_u), where v is the format's decoded value of code q, s_u the stored
+/// scale and z_u the stored zero (0 for symmetric schemes). Any combination of the pieces works:
+///     using my_scheme = mixq::scheme<mixq::uint_format<3>, mixq::group<64>, mixq::bf16, mixq::asym::int_zero<>>;
+/// Asymmetric schemes need an integer format; its codes are read as unsigned 0..2^b-1.
+template <class Format, class Granularity, class ScaleFormat = fp16, class Zero = sym::restricted>
+struct scheme {
+  using format = Format;
+  using granularity = Granularity;
+  using scale_format = ScaleFormat;
+  using zero_policy = Zero;
+
+  static constexpr int code_bits = Format::bits;
+  static constexpr int scale_bits = ScaleFormat::bits;
+  static constexpr bool is_per_tensor = std::is_same_v<Granularity, per_tensor>;
+  static constexpr bool is_per_channel = std::is_same_v<Granularity, per_channel>;
+  static constexpr bool has_int_zero = Zero::kind == zero_kind::int_zero;
+  static constexpr bool has_float_zero = Zero::kind == zero_kind::float_zero;
+  static constexpr bool is_asymmetric = has_int_zero || has_float_zero;
+  static constexpr int zero_bits = has_int_zero ? Format::bits : has_float_zero ? ScaleFormat::bits : 0;
+  /// The MX convention: power-of-two scales from the OCP floor rule.
+  static constexpr bool is_mx = std::is_same_v<ScaleFormat, e8m0fnu>;
+
+  static_assert(!is_asymmetric || requires { Format::min_int; },
+                "scheme: asymmetric zero points need an integer format (codes 0..2^b-1)");
+  static_assert(!std::is_same_v<Zero, sym::gptq> || requires { Format::min_int; },
+                "scheme: the GPTQ symmetric convention is defined for integer formats");
+  static_assert(!(is_mx && is_asymmetric), "scheme: e8m0 (MX) scales are symmetric");
+  static_assert(std::is_same_v<ScaleFormat, fp32> || Format::bits <= 8,
+                "scheme: element formats have at most 8 bits");
+  static_assert(Format::bits <= 8, "scheme: element formats have at most 8 bits");
+
+  /// Number of columns sharing one scale in a matrix with `cols` columns (0 = whole tensor).
+  static constexpr std::size_t unit_cols(std::size_t cols) noexcept {
+    if constexpr (is_per_tensor) return 0;
+    else if constexpr (is_per_channel) return cols;
+    else return Granularity::size;
+  }
+};
+
+/// A type usable as a scheme: an element format, a granularity, a scale format and a zero policy.
+template <class S>
+concept Scheme = requires {
+  typename S::format;
+  typename S::granularity;
+  typename S::scale_format;
+  typename S::zero_policy;
+  { S::code_bits } -> std::convertible_to<int>;
+};
+
+// Named presets. The group size follows the name; scales are fp16 unless the name says otherwise.
+using int4_g128_sym = scheme<int4, group<128>, fp16, sym::restricted>;
+using int4_g128_asym = scheme<uint4, group<128>, fp16, asym::int_zero<true>>;
+using int4_g32_asym = scheme<uint4, group<32>, fp16, asym::int_zero<true>>;
+using int3_g128_asym = scheme<uint_format<3>, group<128>, fp16, asym::int_zero<true>>;
+using int2_g64_asym = scheme<uint_format<2>, group<64>, fp16, asym::int_zero<true>>;
+using int8_per_channel = scheme<int_sym<8>, per_channel, fp32, sym::restricted>;
+using int4_per_channel_gptq = scheme<int4, per_channel, fp16, sym::gptq>;
+using nf4_g64 = scheme<nf4, group<64>, fp32, sym::restricted>;
+using fp8_e4m3_per_channel = scheme<fp8_e4m3fn, per_channel, fp32, sym::restricted>;
+/// OCP MX: 32-element blocks with an e8m0 shared exponent (floor rule, RNE, saturating elements).
+using mxfp4 = scheme<fp4_e2m1fn, group<32>, e8m0fnu, sym::restricted>;
+using mxfp6_e3m2 = scheme<fp6_e3m2fn, group<32>, e8m0fnu, sym::restricted>;
+using mxfp6_e2m3 = scheme<fp6_e2m3fn, group<32>, e8m0fnu, sym::restricted>;
+using mxfp8_e4m3 = scheme<fp8_e4m3fn, group<32>, e8m0fnu, sym::restricted>;
+using mxfp8_e5m2 = scheme<fp8_e5m2, group<32>, e8m0fnu, sym::restricted>;
+/// MXINT8: int8 elements with the implicit 2^-6 folded into the stored scale. The stored e8m0
+/// byte is therefore the OCP scale byte minus 6; values are identical to OCP MXINT8.
+using mxint8 = scheme<int_sym<8>, group<32>, e8m0fnu, sym::restricted>;
+
+}  // namespace mixq
+
+MIXQ_BEGIN_NAMESPACE
+/// "int4 g128 fp16 asym(int zero)" and the like.
+template <Scheme S>
+std::string scheme_name() {
+  std::string g;
+  if constexpr (S::is_per_tensor) g = "tensor";
+  else if constexpr (S::is_per_channel) g = "channel";
+  else g = "g" + std::to_string(S::granularity::size);
+  std::string z = "sym";
+  if constexpr (std::is_same_v<typename S::zero_policy, sym::gptq>) z = "sym-gptq";
+  if constexpr (std::is_same_v<typename S::zero_policy, sym::signed_extreme>) z = "sym-extreme";
+  if constexpr (S::has_int_zero) z = "asym";
+  if constexpr (S::has_float_zero) z = "asym-float-zero";
+  std::string sf = "fp32";
+  if constexpr (!std::is_same_v<typename S::scale_format, fp32>) sf = format_name<typename S::scale_format>();
+  return format_name<typename S::format>() + " " + g + " " + sf + " " + z;
+}
+MIXQ_END_NAMESPACE
