@@ -4,6 +4,7 @@
 #include <mixq/mixq.hpp>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -50,7 +51,7 @@ TEMPLATE_TEST_CASE("RTN picks a nearest level under the stored scale", "[rtn]", 
                    (scheme<uint_format<3>, group<64>, bf16, asym::int_zero<>>),
                    (scheme<uint4, group<32>, fp16, asym::float_zero<>>), (scheme<int4, per_channel, fp16, sym::gptq>),
                    (scheme<int4, group<32>, fp16, sym::signed_extreme>), nf4_g64, mxfp4, mxfp6_e3m2, mxfp6_e2m3,
-                   mxfp8_e4m3, mxint8, (scheme<fp8_e4m3fn, group<16>, fp8_e4m3fn>),
+                   mxfp8_e4m3, mxint8, nvfp4, (scheme<fp8_e4m3fn, group<16>, fp8_e4m3fn>),
                    (scheme<int_sym<2>, per_tensor, fp32>), (scheme<iq4_nl, group<32>, fp16, sym::signed_extreme>)) {
   check_nearest<TestType>(normal_matrix(4 * 256, 11, 37), 4, 256);
 }
@@ -146,4 +147,29 @@ TEST_CASE("Eigen front end equals the pointer front end", "[rtn]") {
   const auto a = quantize<mxfp4>(W);
   const auto b = quantize<mxfp4>(W.data(), 3, 64);
   CHECK(std::equal(a.raw().begin(), a.raw().end(), b.raw().begin()));
+}
+
+TEST_CASE("NVFP4 follows TransformerEngine's two-level recipe", "[rtn][nvfp4]") {
+  auto w = normal_matrix(3 * 64, 17, 29);
+  w[5] = 0;  // keep a zero
+  for (std::size_t i = 16; i < 32; ++i) w[i] = 0;  // an all-zero block
+  const auto m = quantize<nvfp4>(w.data(), 3, 64);
+  const auto v = m.view();
+  float amax_t = 0;
+  for (float x : w) amax_t = std::max(amax_t, std::fabs(x));
+  const float s_enc = 2688.0f / amax_t;  // 448 * 6 / amax (FORMATS.md 6.2)
+  const float s_dec = 1.0f / s_enc;
+  CHECK(v.tensor_scale() == s_dec);
+  for (std::size_t u = 0; u < 12; ++u) {
+    float amax_b = 0;
+    for (std::size_t i = 0; i < 16; ++i) amax_b = std::max(amax_b, std::fabs(w[u * 16 + i]));
+    const auto sb = encode<fp8_e4m3fn>(amax_b / 6.0f * s_enc, overflow::saturate);
+    REQUIRE(v.scales()[u] == sb);
+    const float enc = std::min(1.0f / (decode<fp8_e4m3fn>(sb) * s_dec), std::numeric_limits<float>::max());
+    for (std::size_t i = 0; i < 16; ++i) {
+      const std::size_t idx = u * 16 + i;
+      REQUIRE(v.code(idx / 64, idx % 64) == encode<fp4_e2m1fn>(w[idx] * enc, overflow::saturate));
+    }
+  }
+  CHECK(m.bits_per_weight() == Approx(4.5 + 32.0 / (3 * 64)));
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "../format/traits.hpp"
 #include "../layout/quantized_matrix.hpp"
@@ -20,6 +21,7 @@ struct unit_grid {
   unsigned zero_code = 0; ///< int zero (asym::int_zero)
   scale_t zero_stored{};  ///< float zero code (asym::float_zero)
   float zero = 0;         ///< decoded zero (0 for symmetric schemes)
+  float encode_factor = 0;  ///< tensor-scale schemes: elements are encoded from w * encode_factor
 };
 
 namespace detail {
@@ -52,11 +54,29 @@ void set_scale(unit_grid<S>& g, float s) noexcept {
 /// sym::gptq s = 2A/(2^b-1); sym::signed_extreme s = v*/lowest; asymmetric s = (hi-lo)/Qmax with
 /// the zero from the *stored* scale. Degenerate units (all zero, or lo == hi) get the widened
 /// range [-1, 1] around them, so that the grid is always usable.
+///
+/// Tensor-scale schemes (NVFP4) take the tensor's decode scale t = amax_tensor / (L * max scale):
+/// s_u = scale_format(A / L / t) (RNE, saturating), effective scale fp32(s_u * t), and elements
+/// are encoded from w * min(1 / (s_u * t), FLT_MAX), as TransformerEngine does.
 template <Scheme S>
-unit_grid<S> fit_minmax(const float* v, std::size_t n, float shrink = 1.0f) noexcept {
+unit_grid<S> fit_minmax(const float* v, std::size_t n, float shrink = 1.0f, float tensor_scale = 1.0f) noexcept {
   using C = detail::grid_constants<S>;
   unit_grid<S> g;
-  if constexpr (S::is_asymmetric) {
+  if constexpr (S::has_tensor_scale) {
+    float a = 0;
+    for (std::size_t i = 0; i < n; ++i) a = std::fabs(v[i]) > a ? std::fabs(v[i]) : a;
+    a *= shrink;
+    const float big = std::numeric_limits<float>::max();
+    const float s_enc = 1.0f / tensor_scale;
+    float sb = a / C::both_sides * s_enc;
+    sb = sb > big ? big : sb;
+    g.scale_code = encode_scale<typename S::scale_format>(sb);
+    const float stored = decode_scale<typename S::scale_format>(g.scale_code);
+    g.scale = stored * tensor_scale;
+    const float enc = 1.0f / (stored * tensor_scale);
+    g.encode_factor = enc > big ? big : enc;
+    return g;
+  } else if constexpr (S::is_asymmetric) {
     float lo = v[0], hi = v[0];
     for (std::size_t i = 1; i < n; ++i) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
     if (S::zero_policy::include_zero) lo = lo > 0 ? 0 : lo, hi = hi < 0 ? 0 : hi;
@@ -115,7 +135,9 @@ unsigned quantize_value(float w, const unit_grid<S>& g) noexcept {
     if (g.scale == 0) return 0;
     return static_cast<unsigned>(detail::clamp_int(detail::round_clamped(w / g.scale + g.zero), 0, C::qmax));
   } else {
-    const float x = g.scale == 0 ? 0.0f : w / g.scale;
+    float x;
+    if constexpr (S::has_tensor_scale) x = w * g.encode_factor;
+    else x = g.scale == 0 ? 0.0f : w / g.scale;
     return encode<F>(detail::is_finite(x) ? x : 0.0f, overflow::saturate) & ((1u << F::bits) - 1u);
   }
 }
@@ -124,6 +146,20 @@ unsigned quantize_value(float w, const unit_grid<S>& g) noexcept {
 template <Scheme S>
 float dequantize_value(unsigned q, const unit_grid<S>& g) noexcept {
   return g.scale * (code_value<S>(q) - g.zero);
+}
+
+/// The tensor decode scale of a tensor-scale scheme from the tensor's absolute maximum:
+/// t = amax / (L * max scale) (NVFP4: amax / 2688); 1 when amax is 0 or t is not a normal number.
+template <Scheme S>
+float tensor_scale_for(float amax) noexcept {
+  if constexpr (!S::has_tensor_scale) {
+    return 1.0f;
+  } else {
+    const float s_enc = detail::grid_constants<S>::both_sides *
+                        format_traits<typename S::scale_format>::max_finite / amax;  // TE: 2688 / amax
+    if (!(amax > 0) || !(s_enc > 0) || !detail::is_finite(s_enc)) return 1.0f;
+    return 1.0f / s_enc;
+  }
 }
 
 /// Store a unit's grid into a matrix (unit index u as in quantized_matrix_view::unit).

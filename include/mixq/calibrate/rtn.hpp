@@ -45,13 +45,14 @@ double unit_error(const float* v, const float* wt, std::size_t n, const unit_gri
 }
 
 template <Scheme S>
-unit_grid<S> fit_mse_clip(const float* v, const float* wt, std::size_t n, const rtn_options& o, float norm) {
-  unit_grid<S> best = fit_minmax<S>(v, n, 1.0f);
+unit_grid<S> fit_mse_clip(const float* v, const float* wt, std::size_t n, const rtn_options& o, float norm,
+                          float tensor_scale = 1.0f) {
+  unit_grid<S> best = fit_minmax<S>(v, n, 1.0f, tensor_scale);
   double best_err = unit_error<S>(v, wt, n, best, norm);
   const int steps = static_cast<int>(std::floor(o.max_shrink * static_cast<float>(o.grid)));
   for (int k = 1; k < steps; ++k) {
     const float p = 1.0f - static_cast<float>(k) / static_cast<float>(o.grid);
-    const unit_grid<S> g = fit_minmax<S>(v, n, p);
+    const unit_grid<S> g = fit_minmax<S>(v, n, p, tensor_scale);
     const double e = unit_error<S>(v, wt, n, g, norm);
     if (e < best_err) best_err = e, best = g;  // strict: p = 1 wins ties, so never worse than min-max
   }
@@ -108,10 +109,17 @@ quantized_matrix<S> quantize(const float* w, std::size_t rows, std::size_t cols,
   const auto& L = m.layout();
   const std::size_t unit_len = S::is_per_tensor ? rows * cols : L.unit_cols;
   const std::size_t n_units = L.units;
+  float tensor_scale = 1.0f;
+  if constexpr (S::has_tensor_scale) {
+    float amax = 0;
+    for (std::size_t i = 0; i < rows * cols; ++i) amax = std::fabs(w[i]) > amax ? std::fabs(w[i]) : amax;
+    tensor_scale = tensor_scale_for<S>(amax);
+    m.set_tensor_scale(tensor_scale);
+  }
   std::vector<float> wt;
   const bool weighted = !o.importance.empty();
   if (weighted) wt.resize(unit_len);
-  const bool ls = o.method == rtn_method::weighted_ls && !S::is_asymmetric && !S::is_mx;
+  const bool ls = o.method == rtn_method::weighted_ls && !S::is_asymmetric && !S::is_mx && !S::has_tensor_scale;
   for (std::size_t u = 0; u < n_units; ++u) {
     const float* v = w + u * unit_len;  // units are contiguous in a row-major matrix
     const std::size_t col0 = S::is_per_tensor ? 0 : (u % L.units_per_row) * L.unit_cols;
@@ -127,10 +135,11 @@ quantized_matrix<S> quantize(const float* w, std::size_t rows, std::size_t cols,
     const float* wp = weighted ? wt.data() : nullptr;
     unit_grid<S> g;
     switch (o.method) {
-      case rtn_method::minmax: g = fit_minmax<S>(v, unit_len); break;
-      case rtn_method::mse_clip: g = detail::fit_mse_clip<S>(v, wp, unit_len, o, o.norm); break;
+      case rtn_method::minmax: g = fit_minmax<S>(v, unit_len, 1.0f, tensor_scale); break;
+      case rtn_method::mse_clip: g = detail::fit_mse_clip<S>(v, wp, unit_len, o, o.norm, tensor_scale); break;
       case rtn_method::weighted_ls:
-        g = ls ? detail::fit_weighted_ls<S>(v, wp, unit_len) : detail::fit_mse_clip<S>(v, wp, unit_len, o, 2.0f);
+        g = ls ? detail::fit_weighted_ls<S>(v, wp, unit_len)
+               : detail::fit_mse_clip<S>(v, wp, unit_len, o, 2.0f, tensor_scale);
         break;
     }
     store_grid(m, u, g);

@@ -107,19 +107,33 @@ template <Format F> requires requires { F::man_bits; }
 std::string format_name_impl() {
   if (F::exp_bits == 5 && F::man_bits == 10 && F::kind == flavor::ieee) return "fp16";
   if (F::exp_bits == 8 && F::man_bits == 7 && F::kind == flavor::ieee) return "bf16";
-  return "fp" + std::to_string(F::bits) + "_e" + std::to_string(F::exp_bits) + "m" +
-         std::to_string(F::man_bits) + detail::flavor_suffix(F::kind);
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict, PR105651) on "lit" + string.
+  std::string s = "fp";
+  s += std::to_string(F::bits);
+  s += "_e";
+  s += std::to_string(F::exp_bits);
+  s += 'm';
+  s += std::to_string(F::man_bits);
+  s += detail::flavor_suffix(F::kind);
+  return s;
 }
 template <Format F> requires requires { F::min_int; }
 std::string format_name_impl() {
-  return std::string(F::is_signed ? "int" : "uint") + std::to_string(F::bits) + (F::symmetric ? "_sym" : "");
+  std::string s = F::is_signed ? "int" : "uint";
+  s += std::to_string(F::bits);
+  if (F::symmetric) s += "_sym";
+  return s;
 }
 template <class F> std::string format_name() {
   if constexpr (std::is_same_v<F, e8m0fnu>) return "e8m0fnu";
   else if constexpr (std::is_same_v<F, nf4>) return "nf4";
   else if constexpr (std::is_same_v<F, iq4_nl>) return "iq4_nl";
   else if constexpr (std::is_same_v<F, bnb_fp4>) return "bnb_fp4";
-  else if constexpr (requires { F::values; }) return "codebook" + std::to_string(F::bits);
+  else if constexpr (requires { F::values; }) {
+    std::string s = "codebook";
+    s += std::to_string(F::bits);
+    return s;
+  }
   else return format_name_impl<F>();
 }
 

@@ -21,6 +21,7 @@ MIXQ_BEGIN_NAMESPACE
 ///   scales units x sizeof(scale)   scale codes, row-major over (row, group); 1 for per-tensor
 ///   zeros  int zero:   rows x zero_row_bytes, b-bit zero codes per (row, group), LSB-first
 ///          float zero: units x sizeof(scale), zero values in the scale format
+///   tensor one fp32 tensor scale, for schemes with fp32_tensor_scale
 template <Scheme S>
 struct matrix_layout {
   using scale_t = scale_code_t<typename S::scale_format>;
@@ -29,7 +30,7 @@ struct matrix_layout {
   std::size_t units_per_row = 0;   ///< 0 for per-tensor
   std::size_t units = 0;           ///< number of stored scales
   std::size_t code_row_bytes = 0, zero_row_bytes = 0;
-  std::size_t scales_offset = 0, zeros_offset = 0, total_bytes = 0;
+  std::size_t scales_offset = 0, zeros_offset = 0, tensor_scale_offset = 0, total_bytes = 0;
 
   static matrix_layout make(std::size_t rows, std::size_t cols) {
     if (rows == 0 || cols == 0)
@@ -61,14 +62,16 @@ struct matrix_layout {
       zero_bytes = l.units * sizeof(scale_t);
     }
     l.zeros_offset = detail::round_up(l.scales_offset + l.units * sizeof(scale_t), detail::buffer_alignment);
-    l.total_bytes = detail::round_up(l.zeros_offset + zero_bytes, detail::buffer_alignment);
+    l.tensor_scale_offset = detail::round_up(l.zeros_offset + zero_bytes, detail::buffer_alignment);
+    l.total_bytes = l.tensor_scale_offset + (S::has_tensor_scale ? detail::buffer_alignment : 0);
     return l;
   }
 
   /// Stored information in bits per weight: codes, scales and zeros, without padding.
   double bits_per_weight() const noexcept {
     const double n = static_cast<double>(rows) * static_cast<double>(cols);
-    const double bits = n * S::code_bits + static_cast<double>(units) * (S::scale_bits + S::zero_bits);
+    const double bits = n * S::code_bits + static_cast<double>(units) * (S::scale_bits + S::zero_bits) +
+                        (S::has_tensor_scale ? 32.0 : 0.0);
     return bits / n;
   }
 };
@@ -104,7 +107,22 @@ struct quantized_matrix_view {
     if constexpr (S::is_per_tensor) return 0;
     else return r * layout.units_per_row + c / layout.unit_cols;
   }
-  float scale(std::size_t u) const noexcept { return decode_scale<typename S::scale_format>(scales()[u]); }
+  /// The fp32 tensor scale (1 for schemes without one).
+  float tensor_scale() const noexcept {
+    if constexpr (S::has_tensor_scale) {
+      float t;
+      std::memcpy(&t, base + layout.tensor_scale_offset, sizeof t);
+      return t;
+    } else {
+      return 1.0f;
+    }
+  }
+  /// Effective scale of unit u: the stored unit scale, times the tensor scale if the scheme has one.
+  float scale(std::size_t u) const noexcept {
+    const float s = decode_scale<typename S::scale_format>(scales()[u]);
+    if constexpr (S::has_tensor_scale) return s * tensor_scale();
+    else return s;
+  }
   /// Decoded zero of unit u (0 for symmetric schemes).
   float zero(std::size_t u) const noexcept {
     if constexpr (S::has_int_zero) {
@@ -129,7 +147,8 @@ constexpr float code_value(unsigned q) noexcept {
   else return decode<typename S::format>(static_cast<code_t<typename S::format>>(q));
 }
 
-/// The definition of what a quantized matrix means: w[r][c] = s * (v(q) - z), in fp32.
+/// The definition of what a quantized matrix means: w[r][c] = s * (v(q) - z), in fp32, where s is
+/// the effective scale of the unit (view.scale(u): unit scale, times the tensor scale if any).
 /// Writes rows [row_begin, row_end) into out (row-major, cols floats per row).
 template <Scheme S>
 void dequantize_reference(const quantized_matrix_view<S>& m, float* out, std::size_t row_begin, std::size_t row_end) {
@@ -185,6 +204,9 @@ class quantized_matrix {
   }
   void set_float_zero(std::size_t u, scale_t z) noexcept requires(S::has_float_zero) {
     reinterpret_cast<scale_t*>(buf_.data() + layout_.zeros_offset)[u] = z;
+  }
+  void set_tensor_scale(float t) noexcept requires(S::has_tensor_scale) {
+    std::memcpy(buf_.data() + layout_.tensor_scale_offset, &t, sizeof t);
   }
 
  private:

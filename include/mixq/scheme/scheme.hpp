@@ -17,9 +17,11 @@ namespace mixq {
 /// scale and z_u the stored zero (0 for symmetric schemes). Any combination of the pieces works:
 ///     using my_scheme = mixq::scheme<mixq::uint_format<3>, mixq::group<64>, mixq::bf16, mixq::asym::int_zero<>>;
 /// Asymmetric schemes need an integer format; its codes are read as unsigned 0..2^b-1.
-template <class Format, class Granularity, class ScaleFormat = fp16, class Zero = sym::restricted>
+template <class Format, class Granularity, class ScaleFormat = fp16, class Zero = sym::restricted,
+          class TensorScale = no_tensor_scale>
 struct scheme {
   using format = Format;
+  using tensor_scale = TensorScale;
   using granularity = Granularity;
   using scale_format = ScaleFormat;
   using zero_policy = Zero;
@@ -34,6 +36,7 @@ struct scheme {
   static constexpr int zero_bits = has_int_zero ? Format::bits : has_float_zero ? ScaleFormat::bits : 0;
   /// The MX convention: power-of-two scales from the OCP floor rule.
   static constexpr bool is_mx = std::is_same_v<ScaleFormat, e8m0fnu>;
+  static constexpr bool has_tensor_scale = TensorScale::present;
 
   static_assert(!is_asymmetric || requires { Format::min_int; },
                 "scheme: asymmetric zero points need an integer format (codes 0..2^b-1)");
@@ -43,6 +46,8 @@ struct scheme {
   static_assert(std::is_same_v<ScaleFormat, fp32> || Format::bits <= 8,
                 "scheme: element formats have at most 8 bits");
   static_assert(Format::bits <= 8, "scheme: element formats have at most 8 bits");
+  static_assert(!has_tensor_scale || (!is_asymmetric && !is_mx && std::is_same_v<Zero, sym::restricted>),
+                "scheme: a tensor scale is defined for symmetric (restricted) schemes without MX scales");
 
   /// Number of columns sharing one scale in a matrix with `cols` columns (0 = whole tensor).
   static constexpr std::size_t unit_cols(std::size_t cols) noexcept {
@@ -81,6 +86,10 @@ using mxfp8_e5m2 = scheme<fp8_e5m2, group<32>, e8m0fnu, sym::restricted>;
 /// MXINT8: int8 elements with the implicit 2^-6 folded into the stored scale. The stored e8m0
 /// byte is therefore the OCP scale byte minus 6; values are identical to OCP MXINT8.
 using mxint8 = scheme<int_sym<8>, group<32>, e8m0fnu, sym::restricted>;
+/// NVFP4: e2m1 elements, 16-element blocks with an fp8 e4m3 scale, under an fp32 tensor scale.
+/// Quantized as NVIDIA TransformerEngine does (FORMATS.md 6.2): S_enc = 448*6/amax_tensor,
+/// s_b = e4m3_rne_sat(amax_b/6 * S_enc), elements e2m1_rne_sat(x * 1/(s_b * S_dec)), S_dec = 1/S_enc.
+using nvfp4 = scheme<fp4_e2m1fn, group<16>, fp8_e4m3fn, sym::restricted, fp32_tensor_scale>;
 
 }  // namespace mixq
 
@@ -91,7 +100,10 @@ std::string scheme_name() {
   std::string g;
   if constexpr (S::is_per_tensor) g = "tensor";
   else if constexpr (S::is_per_channel) g = "channel";
-  else g = "g" + std::to_string(S::granularity::size);
+  else {
+    g = "g";
+    g += std::to_string(S::granularity::size);
+  }
   std::string z = "sym";
   if constexpr (std::is_same_v<typename S::zero_policy, sym::gptq>) z = "sym-gptq";
   if constexpr (std::is_same_v<typename S::zero_policy, sym::signed_extreme>) z = "sym-extreme";
@@ -99,6 +111,15 @@ std::string scheme_name() {
   if constexpr (S::has_float_zero) z = "asym-float-zero";
   std::string sf = "fp32";
   if constexpr (!std::is_same_v<typename S::scale_format, fp32>) sf = format_name<typename S::scale_format>();
-  return format_name<typename S::format>() + " " + g + " " + sf + " " + z;
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict, PR105651) on chained operator+.
+  std::string out = format_name<typename S::format>();
+  out += ' ';
+  out += g;
+  out += ' ';
+  out += sf;
+  if (S::has_tensor_scale) out += "*fp32";
+  out += ' ';
+  out += z;
+  return out;
 }
 MIXQ_END_NAMESPACE
