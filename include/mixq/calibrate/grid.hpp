@@ -36,9 +36,10 @@ struct grid_constants {
 };
 
 inline int clamp_int(int v, int lo, int hi) noexcept { return v < lo ? lo : (v > hi ? hi : v); }
-inline int round_clamped(float x) noexcept {  // RNE of x, with |x| kept below 2^30 first
+inline int round_clamped(float x) noexcept {  // RNE of x (default rounding mode), NaN -> 0, |x| <= 2^30
   const float lim = 1073741824.0f;
-  return round_to_int_rne(x > lim ? lim : (x < -lim ? -lim : x));
+  const float c = x >= -lim ? (x <= lim ? x : lim) : (x < -lim ? -lim : 0.0f);
+  return static_cast<int>(std::nearbyint(c));
 }
 }  // namespace detail
 

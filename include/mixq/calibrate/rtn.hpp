@@ -38,7 +38,7 @@ double unit_error(const float* v, const float* wt, std::size_t n, const unit_gri
   double e = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double d = std::fabs(static_cast<double>(dequantize_value<S>(quantize_value<S>(v[i], g), g)) - v[i]);
-    const double p = norm == 2.0f ? d * d : std::pow(d, static_cast<double>(norm));
+    const double p = norm == 2.0f ? d * d : static_cast<double>(std::pow(static_cast<float>(d), norm));
     e += wt ? wt[i] * p : p;
   }
   return e;
@@ -107,8 +107,6 @@ quantized_matrix<S> quantize(const float* w, std::size_t rows, std::size_t cols,
                 std::to_string(o.norm) + ")");
   quantized_matrix<S> m(rows, cols);
   const auto& L = m.layout();
-  const std::size_t unit_len = S::is_per_tensor ? rows * cols : L.unit_cols;
-  const std::size_t n_units = L.units;
   float tensor_scale = 1.0f;
   if constexpr (S::has_tensor_scale) {
     float amax = 0;
@@ -116,37 +114,50 @@ quantized_matrix<S> quantize(const float* w, std::size_t rows, std::size_t cols,
     tensor_scale = tensor_scale_for<S>(amax);
     m.set_tensor_scale(tensor_scale);
   }
-  std::vector<float> wt;
   const bool weighted = !o.importance.empty();
-  if (weighted) wt.resize(unit_len);
   const bool ls = o.method == rtn_method::weighted_ls && !S::is_asymmetric && !S::is_mx && !S::has_tensor_scale;
-  for (std::size_t u = 0; u < n_units; ++u) {
-    const float* v = w + u * unit_len;  // units are contiguous in a row-major matrix
-    const std::size_t col0 = S::is_per_tensor ? 0 : (u % L.units_per_row) * L.unit_cols;
-    if (weighted)
-      for (std::size_t i = 0; i < unit_len; ++i) wt[i] = o.importance[(col0 + i) % cols];
-    if (ls && weighted) {  // ggml's imatrix weighting: a_j * sqrt(sigma^2 + w^2), sigma^2 = 2 mean w^2
-      double ms = 0;
-      for (std::size_t i = 0; i < unit_len; ++i) ms += static_cast<double>(v[i]) * v[i];
-      const double sigma2 = 2 * ms / static_cast<double>(unit_len);
-      for (std::size_t i = 0; i < unit_len; ++i)
-        wt[i] = static_cast<float>(wt[i] * std::sqrt(sigma2 + static_cast<double>(v[i]) * v[i]));
+  std::vector<float> wt;
+  // Fit the grid of the unit of n values starting at v, whose first column is col0.
+  auto fit = [&](const float* v, std::size_t n, std::size_t col0) {
+    if (weighted) {
+      wt.resize(n);
+      for (std::size_t i = 0; i < n; ++i) wt[i] = o.importance[(col0 + i) % cols];
+      if (ls) {  // ggml's imatrix weighting: a_j * sqrt(sigma^2 + w^2), sigma^2 = 2 mean w^2
+        double ms = 0;
+        for (std::size_t i = 0; i < n; ++i) ms += static_cast<double>(v[i]) * v[i];
+        const double sigma2 = 2 * ms / static_cast<double>(n);
+        for (std::size_t i = 0; i < n; ++i)
+          wt[i] = static_cast<float>(wt[i] * std::sqrt(sigma2 + static_cast<double>(v[i]) * v[i]));
+      }
     }
     const float* wp = weighted ? wt.data() : nullptr;
-    unit_grid<S> g;
     switch (o.method) {
-      case rtn_method::minmax: g = fit_minmax<S>(v, unit_len, 1.0f, tensor_scale); break;
-      case rtn_method::mse_clip: g = detail::fit_mse_clip<S>(v, wp, unit_len, o, o.norm, tensor_scale); break;
+      case rtn_method::mse_clip: return detail::fit_mse_clip<S>(v, wp, n, o, o.norm, tensor_scale);
       case rtn_method::weighted_ls:
-        g = ls ? detail::fit_weighted_ls<S>(v, wp, unit_len)
-               : detail::fit_mse_clip<S>(v, wp, unit_len, o, 2.0f, tensor_scale);
-        break;
+        return ls ? detail::fit_weighted_ls<S>(v, wp, n) : detail::fit_mse_clip<S>(v, wp, n, o, 2.0f, tensor_scale);
+      default: return fit_minmax<S>(v, n, 1.0f, tensor_scale);
     }
-    store_grid(m, u, g);
-    for (std::size_t i = 0; i < unit_len; ++i) {
-      const std::size_t idx = u * unit_len + i;
-      m.set_code(idx / cols, idx % cols, quantize_value<S>(v[i], g));
+  };
+  unit_grid<S> tensor_grid;
+  if constexpr (S::is_per_tensor) {
+    tensor_grid = fit(w, rows * cols, 0);
+    store_grid(m, 0, tensor_grid);
+  }
+  std::vector<std::uint8_t> qrow(cols);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * cols;
+    if constexpr (S::is_per_tensor) {
+      for (std::size_t c = 0; c < cols; ++c) qrow[c] = static_cast<std::uint8_t>(quantize_value<S>(wr[c], tensor_grid));
+    } else {
+      for (std::size_t g = 0; g < L.units_per_row; ++g) {
+        const std::size_t c0 = g * L.unit_cols;
+        const unit_grid<S> grid = fit(wr + c0, L.unit_cols, c0);
+        store_grid(m, r * L.units_per_row + g, grid);
+        for (std::size_t c = c0; c < c0 + L.unit_cols; ++c)
+          qrow[c] = static_cast<std::uint8_t>(quantize_value<S>(wr[c], grid));
+      }
     }
+    detail::pack_codes(m.codes(r), qrow.data(), cols, S::code_bits);
   }
   return m;
 }

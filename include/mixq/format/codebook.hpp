@@ -66,15 +66,72 @@ struct codebook_codec {
   using F = codebook<Table>;
   using code = code_t<F>;
 
-  static constexpr code nearest(double x) noexcept {
-    std::size_t best = 0;
-    double best_d = x > F::values[0] ? x - F::values[0] : F::values[0] - x;
-    for (std::size_t i = 1; i < F::size; ++i) {
-      const double v = F::values[i];
-      const double d = x > v ? x - v : v - x;
-      if (d < best_d) best_d = d, best = i;
+  /// |x - v| exactly, as the unevaluated sum hi + lo (TwoSum). x - v rounded to double can merge
+  /// distinct distances (1e30 - 113 and 1e30 + 127; 0.25 - 1e-20 and 0.25 + 1e-20) into a false
+  /// tie; hi = fl(|x - v|) is monotonic in the true distance and lo breaks equal hi exactly.
+  struct distance {
+    double hi, lo;
+  };
+  static constexpr distance dist(double x, double v) noexcept {
+    const double s = x - v;
+    const double bb = s - x;
+    const double lo = (x - (s - bb)) + (-v - bb);
+    return s < 0 ? distance{-s, -lo} : distance{s, lo};  // s == 0 implies lo == 0
+  }
+  // The entries sorted by value (duplicates keep only their lowest code) and the midpoints
+  // between neighbours, kept exactly as (sum_hi + sum_lo) / 2 with sum_lo the rounding error of
+  // the double sum (TwoSum): nearest-entry search becomes a binary search that is exact even for
+  // tables whose entries differ by 2^200, and a tie at a midpoint goes to the lower code.
+  struct sorted_table {
+    std::array<double, F::size> value{};
+    std::array<double, F::size> sum_hi{};  // value[i] + value[i+1], rounded
+    std::array<double, F::size> sum_lo{};  // its exact rounding error
+    std::array<code, F::size> code_of{};
+    std::size_t n = 0;
+  };
+  static constexpr sorted_table make_sorted() noexcept {
+    sorted_table t{};
+    std::array<std::size_t, F::size> idx{};
+    for (std::size_t i = 0; i < F::size; ++i) idx[i] = i;
+    for (std::size_t i = 1; i < F::size; ++i)  // insertion sort by (value, code): stable, constexpr
+      for (std::size_t j = i; j > 0 && F::values[idx[j]] < F::values[idx[j - 1]]; --j) {
+        const std::size_t k = idx[j];
+        idx[j] = idx[j - 1];
+        idx[j - 1] = k;
+      }
+    for (std::size_t i = 0; i < F::size; ++i) {
+      const double v = F::values[idx[i]];
+      if (t.n > 0 && t.value[t.n - 1] == v) continue;  // +0 and -0 compare equal too: lowest code kept
+      t.value[t.n] = v;
+      t.code_of[t.n] = static_cast<code>(idx[i]);
+      ++t.n;
     }
-    return static_cast<code>(best);
+    for (std::size_t i = 0; i + 1 < t.n; ++i) {
+      const double a = t.value[i], b = t.value[i + 1];
+      const double s = a + b, bb = s - a;
+      t.sum_hi[i] = s;
+      t.sum_lo[i] = (a - (s - bb)) + (b - bb);
+    }
+    return t;
+  }
+  // Sign of 2x - (sum_hi + sum_lo), exactly: where 2x is within a factor 2 of sum_hi the
+  // subtraction is exact (Sterbenz); elsewhere |2x - sum_hi| > |sum_hi|/2 dwarfs sum_lo.
+  static constexpr int side(double x, std::size_t m) noexcept {
+    const double d = 2 * x - table.sum_hi[m];
+    return d < table.sum_lo[m] ? -1 : (d > table.sum_lo[m] ? 1 : 0);
+  }
+  static constexpr sorted_table table = make_sorted();
+
+  static constexpr code nearest(double x) noexcept {
+    std::size_t lo = 0, hi = table.n - 1;  // answer in [lo, hi]
+    while (lo < hi) {
+      const std::size_t m = (lo + hi) / 2;  // decide between entry m and m + 1 at mid[m]
+      const int sd = side(x, m);
+      if (sd < 0) hi = m;
+      else if (sd > 0) lo = m + 1;
+      else return table.code_of[m] < table.code_of[m + 1] ? table.code_of[m] : table.code_of[m + 1];
+    }
+    return table.code_of[lo];
   }
   static constexpr code encode(float x, overflow) noexcept {
     if (is_nan(x)) return nearest(0.0);

@@ -1,6 +1,8 @@
 // Integer formats of 1..8 bits: two's complement (full or symmetric range) or unsigned.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "code.hpp"
 #include "detail/float_bits.hpp"
@@ -50,16 +52,12 @@ struct int_codec {
   static constexpr unsigned mask = (1u << Bits) - 1u;
 
   static constexpr code encode(float x, overflow) noexcept {
-    int v;
-    if (is_nan(x)) v = 0;
-    else if (x >= static_cast<float>(F::max_int)) v = F::max_int;
-    else if (x <= static_cast<float>(F::min_int)) v = F::min_int;
-    else {
-      v = round_to_int_rne(x);
-      // Rounding can land one past the range only at the ends, which were handled above,
-      // except for ties such as max_int + 0.5 > x; keep the clamp for safety.
-      v = v > F::max_int ? F::max_int : (v < F::min_int ? F::min_int : v);
-    }
+    // Clamp first (NaN fails both comparisons and is mapped to 0), then round: the clamped value
+    // is within the range, and rounding an in-range value cannot leave it.
+    constexpr float lo = static_cast<float>(F::min_int), hi = static_cast<float>(F::max_int);
+    const float c = x >= lo ? (x <= hi ? x : hi) : (x < lo ? lo : 0.0f);
+    // nearbyint rounds ties to even in the default rounding mode, which mixq assumes (as ggml does).
+    const int v = std::is_constant_evaluated() ? round_to_int_rne(c) : static_cast<int>(std::nearbyint(c));
     return static_cast<code>(static_cast<unsigned>(v) & mask);
   }
 

@@ -43,5 +43,35 @@ inline unsigned get_code(const std::uint8_t* stream, std::size_t i, int b) noexc
   return (v >> shift) & ((1u << b) - 1u);
 }
 
+/// Packs n codes (one per byte, low b bits used) into a stream starting at code position 0.
+/// The stream must hold packed_bytes(n, b) bytes; bytes are overwritten, not merged.
+inline void pack_codes(std::uint8_t* stream, const std::uint8_t* codes, std::size_t n, int b) noexcept {
+  if (b == 8) {
+    for (std::size_t i = 0; i < n; ++i) stream[i] = codes[i];
+    return;
+  }
+  if (b == 4) {
+    for (std::size_t i = 0; i + 1 < n; i += 2)
+      stream[i / 2] = static_cast<std::uint8_t>((codes[i] & 0xfu) | ((codes[i + 1] & 0xfu) << 4));
+    if (n % 2) stream[n / 2] = codes[n - 1] & 0xfu;
+    return;
+  }
+  // Generic: accumulate bits in a 32-bit register and flush whole bytes.
+  const unsigned mask = (1u << b) - 1u;
+  std::uint32_t acc = 0;
+  int nbits = 0;
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    acc |= (codes[i] & mask) << nbits;
+    nbits += b;
+    while (nbits >= 8) {
+      stream[o++] = static_cast<std::uint8_t>(acc);
+      acc >>= 8;
+      nbits -= 8;
+    }
+  }
+  if (nbits > 0) stream[o] = static_cast<std::uint8_t>(acc);
+}
+
 }  // namespace detail
 MIXQ_END_NAMESPACE
