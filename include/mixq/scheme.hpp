@@ -4,3 +4,4 @@
 #include "scheme/scale_format.hpp"
 #include "scheme/scheme.hpp"
 #include "scheme/zero_point.hpp"
+#include "scheme/ggml.hpp"

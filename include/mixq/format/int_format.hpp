@@ -57,7 +57,9 @@ struct int_codec {
     constexpr float lo = static_cast<float>(F::min_int), hi = static_cast<float>(F::max_int);
     const float c = x >= lo ? (x <= hi ? x : hi) : (x < lo ? lo : 0.0f);
     // nearbyint rounds ties to even in the default rounding mode, which mixq assumes (as ggml does).
-    const int v = std::is_constant_evaluated() ? round_to_int_rne(c) : static_cast<int>(std::nearbyint(c));
+    int v;
+    if (std::is_constant_evaluated()) v = round_to_int_rne(c);
+    else v = static_cast<int>(std::nearbyint(c));
     return static_cast<code>(static_cast<unsigned>(v) & mask);
   }
 
