@@ -30,7 +30,10 @@ oracle::mf_spec spec_of() {
 template <class F>
 std::string name_of() {
   return std::to_string(F::exp_bits) + "e" + std::to_string(F::man_bits) + "m/" +
-         (F::kind == flavor::ieee ? "ieee" : F::kind == flavor::fn ? "fn" : F::kind == flavor::fnuz ? "fnuz" : "finite");
+         (F::kind == flavor::ieee ? "ieee"
+          : F::kind == flavor::fn ? "fn"
+          : F::kind == flavor::fnuz ? "fnuz"
+                                    : "finite");
 }
 
 void report(const oracle::mismatch_log& log) {

@@ -107,7 +107,8 @@ TEST_CASE("§2.1 table: limits, codes and counts of every named format", "[forma
     check_row<fp8_e5m2>({57344, 0x7B, 0x1p-14, 0x04, 0x1p-16, 0x01, 4.57763671875e-5, 0x03, 248, 247, 2, 6, true});
     CHECK(decode<fp8_e5m2>(0x7C) == inf);
     CHECK(decode<fp8_e5m2>(0xFC) == -inf);
-    for (unsigned c : {0x7Du, 0x7Eu, 0x7Fu, 0xFDu, 0xFEu, 0xFFu}) CHECK(std::isnan(decode<fp8_e5m2>(static_cast<std::uint8_t>(c))));
+    for (unsigned c : {0x7Du, 0x7Eu, 0x7Fu, 0xFDu, 0xFEu, 0xFFu})
+      CHECK(std::isnan(decode<fp8_e5m2>(static_cast<std::uint8_t>(c))));
   }
   SECTION("FP8 E5M2FNUZ") {
     check_row<fp8_e5m2fnuz>(

@@ -27,6 +27,9 @@ struct minifloat {
   static_assert(1 + ExpBits + ManBits <= 16, "minifloat: at most 16 bits in all");
   static_assert(Flavor != flavor::ieee || (ManBits >= 1 && ExpBits >= 2),
                 "minifloat: an ieee flavour needs a mantissa bit (to tell inf from NaN) and two exponent bits");
+  static_assert(ExpBits < 8 || Flavor == flavor::ieee || Flavor == flavor::fnuz,
+                "minifloat: with 8 exponent bits only ieee and fnuz keep every value within fp32 range "
+                "(fn/finite would have a finite binade at 2^128)");
   static_assert(Flavor != flavor::fn || ExpBits + ManBits >= 2,
                 "minifloat: an fn flavour needs a finite value besides its NaN pattern");
 
