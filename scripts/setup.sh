@@ -4,7 +4,7 @@
 # Usage: scripts/setup.sh [extra-package ...]
 set -euo pipefail
 
-pkgs=(cmake make g++ libeigen3-dev libxsimd-dev catch2 libbenchmark-dev "$@")
+pkgs=(cmake make g++ libeigen3-dev libxsimd-dev catch2 libbenchmark-dev libopenblas-dev python3-matplotlib "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

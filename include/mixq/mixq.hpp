@@ -6,3 +6,6 @@
 #include "scheme.hpp"
 #include "layout.hpp"
 #include "calibrate.hpp"
+#include "kernel.hpp"
+#include "allocate.hpp"
+#include "io.hpp"

@@ -67,6 +67,14 @@ struct matrix_layout {
     return l;
   }
 
+  /// Stored information in bits, without padding: rows * cols codes, one scale (and zero) per
+  /// unit and the fp32 tensor scale if the scheme has one. bits_per_weight() is this over
+  /// rows * cols; total_bytes * 8 is this plus the 64-byte row and section padding.
+  std::size_t stored_bits() const noexcept {
+    return rows * cols * static_cast<std::size_t>(S::code_bits) +
+           units * static_cast<std::size_t>(S::scale_bits + S::zero_bits) + (S::has_tensor_scale ? 32u : 0u);
+  }
+
   /// Stored information in bits per weight: codes, scales and zeros, without padding.
   double bits_per_weight() const noexcept {
     const double n = static_cast<double>(rows) * static_cast<double>(cols);

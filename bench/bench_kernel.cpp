@@ -1,0 +1,329 @@
+// Kernel benchmarks: mixq GEMV/GEMM (exact and int8-activation paths) against Eigen fp32,
+// OpenBLAS sgemv/sgemm, the scalar reference and the machine's read bandwidth, in one binary.
+//
+// Names: BM_<op>/<scheme>/<M>x<K>/<N>/<threads>t/<hot|cold>, op in gemv, gemv_q8, gemm, gemm_q8,
+// gemv_ref (scalar reference); peers use <scheme> = eigen_f32 / openblas_f32. Plus
+// BM_read_bandwidth/<threads>t (sum of a 1 GiB float array).
+//   hot : one matrix reused (it stays in the caches when it fits)
+//   cold: rotating through >= 1 GiB of copies, so weights stream from DRAM
+// Counters: bytes_per_second = weight bytes read (the quantized matrix, scales included),
+// FLOP/s = 2 M K N per iteration.
+//
+// The full sweep takes a long time; a quick run (what the README shows):
+//   mixq_bench --benchmark_filter='(BM_read_bandwidth/1t|/4096x4096/1/1t/cold)'
+// scripts/bench_report.py runs a sweep and writes a markdown table and a PNG.
+// Kernels are called through runtime dispatch (bench/isa/*.cpp), so a baseline x86-64 build
+// still runs the AVX-512 kernels on an AVX-512 CPU.
+#include <benchmark/benchmark.h>
+
+#include <mixq/mixq.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "peers.hpp"
+#include "schemes.hpp"
+
+namespace {
+namespace md = mixq::dispatch;
+using namespace mixq_bench;
+
+constexpr std::size_t kGiB = std::size_t{1} << 30;
+
+// ---- a persistent pool, the way an engine would run the row-range kernels ----------------
+class pool {
+ public:
+  explicit pool(unsigned workers) {
+    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i + 1); });
+  }
+  ~pool() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  /// Runs f(t) for t in [0, n) (t = 0 on the calling thread) and waits.
+  void run(unsigned n, const std::function<void(unsigned)>& f) {
+    if (n <= 1) return f(0);
+    {
+      std::lock_guard<std::mutex> l(m_);
+      job_ = &f;
+      active_ = n;
+      pending_.store(static_cast<int>(n - 1));
+      ++gen_;
+    }
+    cv_.notify_all();
+    f(0);
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+ private:
+  void loop(unsigned id) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(unsigned)>* job;
+      {
+        std::unique_lock<std::mutex> l(m_);
+        cv_.wait(l, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_) return;
+        if (id >= active_) continue;
+        job = job_;
+      }
+      (*job)(id);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::uint64_t gen_ = 0;
+  bool stop_ = false;
+  unsigned active_ = 0;
+  const std::function<void(unsigned)>* job_ = nullptr;
+  std::atomic<int> pending_{0};
+};
+
+pool& workers() {
+  static pool p(1);  // + the calling thread = 2
+  return p;
+}
+
+/// Row range of thread t of n, aligned to 16 rows.
+void split(std::size_t M, unsigned t, unsigned n, std::size_t& r0, std::size_t& r1) {
+  const std::size_t blocks = (M + 15) / 16;
+  r0 = std::min(M, blocks * t / n * 16);
+  r1 = std::min(M, blocks * (t + 1) / n * 16);
+}
+
+std::vector<float> randn(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+// ---- weights: one quantized master per (scheme, shape), copies for cold runs -------------
+template <class S>
+const quantized_matrix<S>& master(std::size_t M, std::size_t K) {
+  static std::map<std::pair<std::size_t, std::size_t>, std::unique_ptr<quantized_matrix<S>>> cache;
+  auto& p = cache[{M, K}];
+  if (!p) {
+    const auto w = randn(M * K, static_cast<unsigned>(M + K));
+    p = std::make_unique<quantized_matrix<S>>(quantize<S>(w.data(), M, K));
+  }
+  return *p;
+}
+
+template <class T>
+std::size_t copies_for(std::size_t bytes, bool cold) {
+  return cold ? std::max<std::size_t>(2, (kGiB + bytes - 1) / bytes) : 1;
+}
+
+template <class S>
+md::kernels<S> best_kernels() {
+  using I = md::isa;
+  (void)sizeof(I);
+  return md::select<S
+#if MIXQ_BENCH_HAVE_AVX512_VNNI
+                    , I::avx512_vnni
+#endif
+#if MIXQ_BENCH_HAVE_AVX2
+                    , I::avx2
+#endif
+                    , I::generic>();
+}
+
+void set_counters(benchmark::State& st, std::size_t weight_bytes, std::size_t M, std::size_t K, std::size_t N) {
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(weight_bytes));
+  st.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(M) * static_cast<double>(K) * static_cast<double>(N),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+enum class op { gemv, gemv_q8, gemm, gemm_q8, gemv_ref };
+
+template <class S>
+void bm_mixq(benchmark::State& st, op o, std::size_t M, std::size_t K, std::size_t N, unsigned threads, bool cold) {
+  const auto& m0 = master<S>(M, K);
+  const std::size_t ncopy = copies_for<S>(m0.bytes(), cold);
+  std::vector<quantized_matrix<S>> mats(ncopy, m0);
+  const auto k = best_kernels<S>();
+  const auto X = randn(N * K, 3);
+  std::vector<float> Y(N * M);
+  std::size_t it = 0;
+  for (auto _ : st) {
+    const auto& m = mats[it++ % ncopy];
+    const void* base = m.raw().data();
+    workers().run(threads, [&](unsigned t) {
+      std::size_t r0, r1;
+      split(M, t, threads, r0, r1);
+      switch (o) {
+        case op::gemv: k.gemv(base, M, K, X.data(), Y.data(), r0, r1); break;
+        case op::gemv_q8: k.gemv_q8(base, M, K, X.data(), Y.data(), r0, r1); break;
+        case op::gemm: k.gemm(base, M, K, X.data(), N, K, Y.data(), M, r0, r1); break;
+        case op::gemm_q8: k.gemm_q8(base, M, K, X.data(), N, K, Y.data(), M, r0, r1); break;
+        case op::gemv_ref: {
+          // the definition: dequantize_reference row by row, scalar dot in fp32
+          std::vector<float> w(K);
+          for (std::size_t r = r0; r < r1; ++r) {
+            dequantize_reference(m.view(), w.data(), r, r + 1);
+            float acc = 0;
+            for (std::size_t c = 0; c < K; ++c) acc += w[c] * X[c];
+            Y[r] = acc;
+          }
+          break;
+        }
+      }
+    });
+    benchmark::DoNotOptimize(Y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, m0.bytes(), M, K, N);
+  st.SetLabel(k.name);
+}
+
+void bm_peer(benchmark::State& st, bool eigen, std::size_t M, std::size_t K, std::size_t N, unsigned threads, bool cold) {
+  const std::size_t bytes = M * K * sizeof(float);
+  const std::size_t ncopy = copies_for<float>(bytes, cold);
+  std::vector<std::vector<float>> W;
+  W.reserve(ncopy);
+  W.push_back(randn(M * K, 7));
+  for (std::size_t i = 1; i < ncopy; ++i) W.push_back(W[0]);
+  const auto X = randn(N * K, 3);
+  std::vector<float> Y(N * M);
+  if (!eigen) openblas_threads(static_cast<int>(threads));
+  std::size_t it = 0;
+  for (auto _ : st) {
+    const float* w = W[it++ % ncopy].data();
+    if (eigen) {
+      workers().run(threads, [&](unsigned t) {
+        std::size_t r0, r1;
+        split(M, t, threads, r0, r1);
+        if (N == 1) eigen_gemv(w, M, K, X.data(), Y.data(), r0, r1);
+        else eigen_gemm(w, M, K, X.data(), N, Y.data(), r0, r1);
+      });
+    } else {
+      if (N == 1) openblas_gemv(w, M, K, X.data(), Y.data());
+      else openblas_gemm(w, M, K, X.data(), N, Y.data());
+    }
+    benchmark::DoNotOptimize(Y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, bytes, M, K, N);
+  st.SetLabel(eigen ? std::string("eigen ") + eigen_simd() : std::string("openblas core ") + openblas_core());
+}
+
+void bm_read_bandwidth(benchmark::State& st, unsigned threads) {
+  const std::size_t n = kGiB / sizeof(float);
+  std::unique_ptr<float[]> a(new float[n]);
+  workers().run(threads, [&](unsigned t) {  // first touch by the thread that reads it
+    const std::size_t b = n * t / threads, e = n * (t + 1) / threads;
+    for (std::size_t i = b; i < e; ++i) a[i] = 1.0f;
+  });
+  float sums[2] = {0, 0};
+  for (auto _ : st) {
+    workers().run(threads, [&](unsigned t) {
+      const std::size_t b = n * t / threads, e = n * (t + 1) / threads;
+      float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      std::size_t i = b;
+      for (; i + 8 <= e; i += 8) {  // independent sums: the compiler vectorizes with -O2 -ffast-math off? keep 8 chains
+        s0 += a[i], s1 += a[i + 1], s2 += a[i + 2], s3 += a[i + 3];
+        s4 += a[i + 4], s5 += a[i + 5], s6 += a[i + 6], s7 += a[i + 7];
+      }
+      for (; i < e; ++i) s0 += a[i];
+      sums[t] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    });
+    benchmark::DoNotOptimize(sums);
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(n * sizeof(float)));
+}
+
+struct shape {
+  std::size_t M, K;
+};
+std::string shape_name(shape s) { return std::to_string(s.M) + "x" + std::to_string(s.K); }
+
+template <class S>
+void register_scheme(const char* name, bool gemm_too, bool with_ref) {
+  const shape shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+  for (const shape sh : shapes)
+    for (const std::size_t N : {1, 8, 64, 512}) {
+      if (N > 1 && !gemm_too) continue;
+      for (const unsigned t : {1u, 2u})
+        for (const bool cold : {false, true}) {
+          const std::string tail = std::string("/") + name + "/" + shape_name(sh) + "/" + std::to_string(N) + "/" +
+                                   std::to_string(t) + "t/" + (cold ? "cold" : "hot");
+          const op exact = N == 1 ? op::gemv : op::gemm, fast = N == 1 ? op::gemv_q8 : op::gemm_q8;
+          benchmark::RegisterBenchmark((std::string(N == 1 ? "BM_gemv" : "BM_gemm") + tail).c_str(),
+                                       [=](benchmark::State& st) { bm_mixq<S>(st, exact, sh.M, sh.K, N, t, cold); })
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+          if constexpr (supports_q8<S>)
+            benchmark::RegisterBenchmark((std::string(N == 1 ? "BM_gemv_q8" : "BM_gemm_q8") + tail).c_str(),
+                                         [=](benchmark::State& st) { bm_mixq<S>(st, fast, sh.M, sh.K, N, t, cold); })
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+          if (with_ref && N == 1 && t == 1 && !cold && sh.M == 4096 && sh.K == 4096)
+            benchmark::RegisterBenchmark((std::string("BM_gemv_ref") + tail).c_str(),
+                                         [=](benchmark::State& st) { bm_mixq<S>(st, op::gemv_ref, sh.M, sh.K, N, t, cold); })
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+        }
+    }
+}
+
+void register_peers() {
+  const shape shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+  for (const shape sh : shapes)
+    for (const std::size_t N : {1, 8, 64, 512})
+      for (const unsigned t : {1u, 2u})
+        for (const bool cold : {false, true})
+          for (const bool eigen : {true, false}) {
+            if (eigen && !eigen_runnable()) continue;
+            if (!eigen && !have_openblas()) continue;
+            const std::string name = std::string(N == 1 ? "BM_gemv/" : "BM_gemm/") +
+                                     (eigen ? "eigen_f32/" : "openblas_f32/") + shape_name(sh) + "/" +
+                                     std::to_string(N) + "/" + std::to_string(t) + "t/" + (cold ? "cold" : "hot");
+            benchmark::RegisterBenchmark(name.c_str(),
+                                         [=](benchmark::State& st) { bm_peer(st, eigen, sh.M, sh.K, N, t, cold); })
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
+}
+
+const bool registered = [] {
+  for (const unsigned t : {1u, 2u})
+    benchmark::RegisterBenchmark(("BM_read_bandwidth/" + std::to_string(t) + "t").c_str(),
+                                 [=](benchmark::State& st) { bm_read_bandwidth(st, t); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  register_scheme<int4_g128_sym>("int4_g128_sym", true, true);
+  register_scheme<int4_g128_asym>("int4_g128_asym", true, false);
+  register_scheme<int8_per_channel>("int8_per_channel", true, true);
+  register_scheme<int4_g32_asym>("int4_g32_asym", false, false);
+  register_scheme<int8_g128_sym>("int8_g128_sym", false, false);
+  register_scheme<int3_g128_asym>("int3_g128_asym", false, false);
+  register_scheme<int2_g64_asym>("int2_g64_asym", false, false);
+  register_scheme<mxfp4>("mxfp4", false, false);
+  register_scheme<nf4_g64>("nf4_g64", false, false);
+  register_scheme<fp8_e4m3_per_channel>("fp8_e4m3_per_channel", false, false);
+  register_peers();
+  return true;
+}();
+
+}  // namespace

@@ -1,0 +1,5 @@
+// Kernel tables of the benchmark schemes built for ISA "avx2".
+#include "../schemes.hpp"
+
+#define MIXQ_BENCH_DEFINE(S) MIXQ_DEFINE_KERNELS(mixq_bench::S)
+MIXQ_BENCH_SCHEMES(MIXQ_BENCH_DEFINE)

@@ -1,0 +1,164 @@
+// AVX2 + FMA helpers: widening loads, 8/16-entry float table lookups (permutevar8x32 + blend),
+// int8 dot products (AVX-VNNI when enabled, exact int16 widening otherwise), masked tails done
+// with a scalar remainder. Compiled only when the TU enables AVX2 and FMA.
+#pragma once
+#include "generic.hpp"
+
+#if !defined(MIXQ_KERNEL_FORCE_GENERIC) && defined(__AVX2__) && defined(__FMA__)
+#define MIXQ_KERNEL_HAS_AVX2 1
+#else
+#define MIXQ_KERNEL_HAS_AVX2 0
+#endif
+
+#if MIXQ_KERNEL_HAS_AVX2
+#include <immintrin.h>
+
+#include <cmath>
+
+MIXQ_BEGIN_NAMESPACE
+namespace kernel_detail {
+namespace avx2 {
+
+inline float hsum(__m256 v) noexcept {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+inline std::int32_t hsum_i32(__m256i v) noexcept {
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i t = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1)));
+}
+/// 8 bytes -> 8 int32 lanes (zero-extended).
+inline __m256i load8_u8(const std::uint8_t* p) noexcept {
+  std::int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+
+template <Scheme S>
+struct lut_regs {
+  static constexpr std::array<float, 16> make() noexcept {
+    std::array<float, 16> t{};
+    for (std::size_t i = 0; i < code_lut<S>::size && i < 16; ++i) t[i] = code_lut<S>::values[i];
+    return t;
+  }
+  alignas(32) static constexpr std::array<float, 16> padded = make();
+};
+
+/// Code values of 8 codes (int32 lanes < 2^b).
+template <Scheme S>
+struct code_decoder {
+  using L = code_lut<S>;
+  __m256 lo, hi;
+  code_decoder() noexcept {
+    lo = _mm256_load_ps(lut_regs<S>::padded.data());
+    hi = _mm256_load_ps(lut_regs<S>::padded.data() + 8);
+  }
+  __m256 operator()(__m256i q) const noexcept {
+    if constexpr (L::bits <= 3) {
+      return _mm256_permutevar8x32_ps(lo, q);
+    } else if constexpr (L::bits == 4 && !L::integer) {
+      const __m256 a = _mm256_permutevar8x32_ps(lo, q), b = _mm256_permutevar8x32_ps(hi, q);
+      return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(q, 28)));
+    } else if constexpr (L::integer) {
+      if constexpr (L::sign_flip != 0) {
+        const __m256i f = _mm256_set1_epi32(L::sign_flip);
+        return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_xor_si256(q, f), f));
+      } else {
+        return _mm256_cvtepi32_ps(q);
+      }
+    } else {
+      return _mm256_i32gather_ps(L::values.data(), q, 4);
+    }
+  }
+};
+
+}  // namespace avx2
+
+template <int B>
+inline void unpack(avx2_tag, const std::uint8_t* stream, std::size_t c0, std::size_t n, std::uint8_t* out) noexcept {
+  if constexpr (B == 4) {
+    if (c0 % 2 != 0) return unpack_codes_scalar<4>(stream, c0, n, out);
+    const std::uint8_t* p = stream + c0 / 2;
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i / 2));
+      const __m128i lo = _mm_and_si128(v, m4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_unpacklo_epi8(lo, hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i + 16), _mm_unpackhi_epi8(lo, hi));
+    }
+    if (i < n) unpack_codes_scalar<4>(stream, c0 + i, n - i, out + i);
+  } else {
+    unpack_codes_scalar<B>(stream, c0, n, out);
+  }
+}
+
+template <Scheme S>
+inline void dequant_unit(avx2_tag, const std::uint8_t* idx, std::size_t n, float s, float z, float* out) noexcept {
+  const avx2::code_decoder<S> dec;
+  const __m256 vs = _mm256_set1_ps(s), vz = _mm256_set1_ps(z);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = dec(avx2::load8_u8(idx + i));
+    if constexpr (S::is_asymmetric) v = _mm256_sub_ps(v, vz);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(vs, v));
+  }
+  (void)vz;
+  if (i < n) dequant_unit<S>(generic_tag{}, idx + i, n - i, s, z, out + i);
+}
+
+inline float dot(avx2_tag, const float* a, const float* b, std::size_t n) noexcept {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), a3);
+  }
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+  float acc = avx2::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; ++i) acc = std::fma(a[i], b[i], acc);
+  return acc;
+}
+
+inline std::int32_t dot_u8s8(avx2_tag, const std::uint8_t* u, const std::int8_t* q, std::size_t n) noexcept {
+  __m256i acc = _mm256_setzero_si256();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + i)));
+    const __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
+  std::int32_t r = avx2::hsum_i32(acc);
+  for (; i < n; ++i) r += static_cast<std::int32_t>(u[i]) * q[i];
+  return r;
+}
+
+template <Scheme S>
+inline void map_u8(avx2_tag, std::uint8_t* idx, std::size_t n) noexcept {
+  using Q = q8_codes<S>;
+  if constexpr (S::is_asymmetric) {
+    (void)idx, (void)n;
+  } else if constexpr ((code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip) || Q::size <= 16) {
+    alignas(16) std::uint8_t t[16] = {};
+    for (std::size_t q = 0; q < Q::size && q < 16; ++q) t[q] = Q::u8[q];
+    const __m256i lut = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+    const __m256i f = _mm256_set1_epi8(static_cast<char>(Q::offset));
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + i));
+      const __m256i r = Q::size <= 16 ? _mm256_shuffle_epi8(lut, v) : _mm256_xor_si256(v, f);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + i), r);
+    }
+    map_u8<S>(generic_tag{}, idx + i, n - i);
+  } else {
+    map_u8<S>(generic_tag{}, idx, n);
+  }
+}
+
+}  // namespace kernel_detail
+MIXQ_END_NAMESPACE
+#endif  // MIXQ_KERNEL_HAS_AVX2

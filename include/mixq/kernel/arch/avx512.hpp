@@ -1,0 +1,881 @@
+// AVX-512 (F+BW+DQ+VL; VNNI and VBMI when enabled) helpers: the operations xsimd 8.1 lacks
+// (widening loads, 16/32-entry float table lookups, nibble unpacking, int8 dot products,
+// masked tails) and the fused kernels built from them. Compiled only when the TU enables it.
+#pragma once
+#include "generic.hpp"
+
+#if !defined(MIXQ_KERNEL_FORCE_GENERIC) && !defined(MIXQ_KERNEL_FORCE_AVX2) && defined(__AVX512F__) && \
+    defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__FMA__)
+#define MIXQ_KERNEL_HAS_AVX512 1
+#else
+#define MIXQ_KERNEL_HAS_AVX512 0
+#endif
+#if MIXQ_KERNEL_HAS_AVX512 && defined(__AVX512VNNI__)
+#define MIXQ_KERNEL_HAS_VNNI512 1
+#else
+#define MIXQ_KERNEL_HAS_VNNI512 0
+#endif
+
+#if MIXQ_KERNEL_HAS_AVX512
+#include <immintrin.h>
+
+#include <cmath>
+
+// GCC PR105593: -Wall warns from inside avx512fintrin.h about its own undefined temporaries.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+MIXQ_BEGIN_NAMESPACE
+namespace kernel_detail {
+namespace avx512 {
+
+inline __mmask16 tail16(std::size_t n) noexcept {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+}
+inline __mmask64 tail64(std::size_t n) noexcept {
+  return n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1u);
+}
+inline float hsum(__m512 v) noexcept { return _mm512_reduce_add_ps(v); }
+
+/// The code table padded to 16 / 32 entries, for permutexvar / permutex2var lookups.
+template <Scheme S>
+struct lut_regs {
+  static constexpr std::array<float, 32> make() noexcept {
+    std::array<float, 32> t{};
+    for (std::size_t i = 0; i < code_lut<S>::size && i < 32; ++i) t[i] = code_lut<S>::values[i];
+    return t;
+  }
+  alignas(64) static constexpr std::array<float, 32> padded = make();
+};
+
+/// Code values of 16 codes (int32 lanes, each < 2^b): v(q), before zero and scale.
+template <Scheme S>
+struct code_decoder {
+  using L = code_lut<S>;
+  __m512 lo, hi;
+  code_decoder() noexcept {
+    lo = _mm512_load_ps(lut_regs<S>::padded.data());
+    hi = _mm512_load_ps(lut_regs<S>::padded.data() + 16);
+  }
+  __m512 operator()(__m512i q) const noexcept {
+    if constexpr (L::bits <= 4) {
+      return _mm512_permutexvar_ps(q, lo);
+    } else if constexpr (L::bits == 5) {
+      return _mm512_permutex2var_ps(lo, q, hi);
+    } else if constexpr (L::integer) {
+      if constexpr (L::sign_flip != 0) {
+        const __m512i f = _mm512_set1_epi32(L::sign_flip);
+        return _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_xor_si512(q, f), f));
+      } else {
+        return _mm512_cvtepi32_ps(q);
+      }
+    } else {
+      return _mm512_i32gather_ps(q, L::values.data(), 4);
+    }
+  }
+};
+
+}  // namespace avx512
+
+// ---- unpack -----------------------------------------------------------------------------
+template <int B>
+inline void unpack(avx512_tag, const std::uint8_t* stream, std::size_t c0, std::size_t n, std::uint8_t* out) noexcept {
+  if constexpr (B == 4) {
+    if (c0 % 2 != 0) return unpack_codes_scalar<4>(stream, c0, n, out);
+    const std::uint8_t* p = stream + c0 / 2;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i i0 = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+    const __m512i i1 = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+    std::size_t i = 0;
+    for (; i < n; i += 128) {
+      const std::size_t left = n - i;
+      const std::size_t nbytes = (left >= 128 ? 128 : left + 1) / 2;
+      const __m512i v = left >= 128 ? _mm512_loadu_si512(p + i / 2) : _mm512_maskz_loadu_epi8(avx512::tail64(nbytes), p + i / 2);
+      const __m512i lo = _mm512_and_si512(v, m4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      const __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+      const __m512i o0 = _mm512_permutex2var_epi64(a, i0, b), o1 = _mm512_permutex2var_epi64(a, i1, b);
+      if (left >= 128) {
+        _mm512_storeu_si512(out + i, o0);
+        _mm512_storeu_si512(out + i + 64, o1);
+      } else {
+        _mm512_mask_storeu_epi8(out + i, avx512::tail64(left), o0);
+        if (left > 64) _mm512_mask_storeu_epi8(out + i + 64, avx512::tail64(left - 64), o1);
+      }
+    }
+  } else if constexpr (B == 8) {
+    std::memcpy(out, stream + c0, n);
+  } else {
+    unpack_codes_scalar<B>(stream, c0, n, out);
+  }
+}
+
+// ---- dequantize a unit segment (bit-identical to the reference expression) ---------------
+template <Scheme S>
+inline void dequant_unit(avx512_tag, const std::uint8_t* idx, std::size_t n, float s, float z, float* out) noexcept {
+  const avx512::code_decoder<S> dec;
+  const __m512 vs = _mm512_set1_ps(s), vz = _mm512_set1_ps(z);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = avx512::tail16(n - i);
+    const __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, idx + i));
+    __m512 v = dec(q);
+    if constexpr (S::is_asymmetric) v = _mm512_sub_ps(v, vz);
+    _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(vs, v));
+  }
+  (void)vz;
+}
+
+// ---- fp32 dot ----------------------------------------------------------------------------
+inline float dot(avx512_tag, const float* a, const float* b, std::size_t n) noexcept {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), a3);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 k = avx512::tail16(n - i);
+    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), a0);
+  }
+  return avx512::hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+// ---- int8 activations -------------------------------------------------------------------
+inline float quantize_block_q8(avx512_tag, const float* x, std::size_t n, std::int8_t* q, std::int32_t* sum) noexcept {
+  __m512 m = _mm512_setzero_ps();
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  bool nan = false;
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_and_ps(_mm512_maskz_loadu_ps(avx512::tail16(n - i), x + i), absmask);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) != 0;
+    m = _mm512_max_ps(m, v);
+  }
+  const float amax = _mm512_reduce_max_ps(m);
+  if (nan || !(amax > 0.0f) || !detail::is_finite(amax)) {
+    std::memset(q, 0, n);
+    *sum = 0;
+    return amax == 0.0f && !nan ? 0.0f : std::bit_cast<float>(0x7fc00000u);
+  }
+  const __m512 inv = _mm512_set1_ps(127.0f / amax);
+  __m512i acc = _mm512_setzero_si512();
+  const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = avx512::tail16(n - i);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv);
+    __m512i r = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_max_epi32(_mm512_min_epi32(r, lim), nlim);
+    acc = _mm512_add_epi32(acc, r);
+    _mm_mask_storeu_epi8(q + i, k, _mm512_cvtepi32_epi8(r));
+  }
+  *sum = _mm512_reduce_add_epi32(acc);
+  return amax / 127.0f;
+}
+
+inline std::int32_t dot_u8s8(avx512_tag, const std::uint8_t* u, const std::int8_t* q, std::size_t n) noexcept {
+  __m512i acc = _mm512_setzero_si512();
+  for (std::size_t i = 0; i < n; i += 64) {
+    const __mmask64 k = avx512::tail64(n - i);
+    const __m512i a = _mm512_maskz_loadu_epi8(k, u + i), b = _mm512_maskz_loadu_epi8(k, q + i);
+#if MIXQ_KERNEL_HAS_VNNI512
+    acc = _mm512_dpbusd_epi32(acc, a, b);
+#else
+    // exact widening: u8 and s8 to int16, pairwise products summed into int32
+    const __m512i a0 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(a));
+    const __m512i a1 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(a, 1));
+    const __m512i b0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(b));
+    const __m512i b1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(b, 1));
+    acc = _mm512_add_epi32(acc, _mm512_add_epi32(_mm512_madd_epi16(a0, b0), _mm512_madd_epi16(a1, b1)));
+#endif
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+
+// ---- fused exact GEMV ----------------------------------------------------------------
+namespace avx512 {
+
+/// Scales and zeros of R rows for every unit of the row: s[i * nu + u], z[i * nu + u].
+template <Scheme S, int R>
+inline void block_scales(const quantized_matrix_view<S>& m, std::size_t r, std::size_t nu, float* s, float* z) noexcept {
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), s + i * nu, z + i * nu);
+}
+
+/// x of 32-column blocks reordered to [even columns, odd columns]: the order in which the low
+/// and high nibbles of 16 code bytes come out, so 4-bit codes need no interleaving.
+inline void deinterleave32(const float* x, std::size_t n32, float* xp) noexcept {
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (std::size_t b = 0; b < n32; ++b) {
+    const __m512 a = _mm512_loadu_ps(x + 32 * b), c = _mm512_loadu_ps(x + 32 * b + 16);
+    _mm512_store_ps(xp + 32 * b, _mm512_permutex2var_ps(a, ie, c));
+    _mm512_store_ps(xp + 32 * b + 16, _mm512_permutex2var_ps(a, io, c));
+  }
+}
+
+/// R rows x V activation vectors of a 4-bit scheme: out[i * V + v] = sum_u s_u * sum_{c in u}
+/// (v(q_c) - z_u) x_v[c] over the first kmain columns (kmain a multiple of 32 and of the unit
+/// length, or one unit per row). xp: V de-interleaved vectors, stride ldxp.
+template <Scheme S, int R, int V>
+inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const float* xp, std::size_t ldxp,
+                        std::size_t kmain, std::size_t ul, std::size_t nu, const float* s, const float* z,
+                        float* out) noexcept {
+  constexpr bool split = R * V <= 4;  // two accumulator chains per output when there are few outputs
+  const __m512 base = _mm512_load_ps(lut_regs<S>::padded.data());
+  const std::uint8_t* row[R];
+  __m512 tot[R][V];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+    row[i] = m.codes(r + static_cast<std::size_t>(i));
+    MIXQ_UNROLL for (int v = 0; v < V; ++v) tot[i][v] = _mm512_setzero_ps();
+  }
+  const std::size_t ulm = ul < kmain ? ul : kmain;
+  for (std::size_t u = 0, c0 = 0; c0 < kmain; ++u, c0 += ulm) {
+    __m512 lut[R], a0[R][V], a1[R][V];
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      lut[i] = S::is_asymmetric ? _mm512_sub_ps(base, _mm512_set1_ps(z[i * nu + u])) : base;
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) a0[i][v] = a1[i][v] = _mm512_setzero_ps();
+    }
+    for (std::size_t c = c0; c < c0 + ulm; c += 32) {
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[i] + c / 2)));
+        const __m512 lo = _mm512_permutexvar_ps(t, lut[i]);
+        const __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), lut[i]);
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+          const float* x = xp + static_cast<std::size_t>(v) * ldxp + c;
+          a0[i][v] = _mm512_fmadd_ps(lo, _mm512_load_ps(x), a0[i][v]);
+          if constexpr (split) a1[i][v] = _mm512_fmadd_ps(hi, _mm512_load_ps(x + 16), a1[i][v]);
+          else a0[i][v] = _mm512_fmadd_ps(hi, _mm512_load_ps(x + 16), a0[i][v]);
+        }
+      }
+    }
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m512 sv = _mm512_set1_ps(s[i * nu + u]);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v)
+        tot[i][v] = _mm512_fmadd_ps(sv, split ? _mm512_add_ps(a0[i][v], a1[i][v]) : a0[i][v], tot[i][v]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(tot[i][v]);
+}
+
+/// R rows x V vectors of an 8-bit integer scheme, any unit length (masked tails), natural column
+/// order; x: V vectors with stride ldx.
+template <Scheme S, int R, int V>
+inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const float* x, std::size_t ldx, std::size_t K,
+                        std::size_t ul, std::size_t nu, const float* s, const float* z, float* out) noexcept {
+  constexpr bool split = R * V <= 4;
+  const std::uint8_t* row[R];
+  __m512 tot[R][V];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+    row[i] = m.codes(r + static_cast<std::size_t>(i));
+    MIXQ_UNROLL for (int v = 0; v < V; ++v) tot[i][v] = _mm512_setzero_ps();
+  }
+  auto load_d = [&](int i, std::size_t c, __mmask16 k, __m512 zv) {
+    const __m128i b = _mm_maskz_loadu_epi8(k, row[i] + c);
+    if constexpr (S::is_asymmetric) return _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), zv);
+    else return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+  };
+  for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ul) {
+    const std::size_t c1 = c0 + ul;
+    __m512 zv[R], a0[R][V], a1[R][V];
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      zv[i] = _mm512_set1_ps(z[i * nu + u]);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) a0[i][v] = a1[i][v] = _mm512_setzero_ps();
+    }
+    std::size_t c = c0;
+    for (; c + 32 <= c1; c += 32) {
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const __m512 d0 = load_d(i, c, 0xffff, zv[i]), d1 = load_d(i, c + 16, 0xffff, zv[i]);
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+          const float* xv = x + static_cast<std::size_t>(v) * ldx + c;
+          a0[i][v] = _mm512_fmadd_ps(d0, _mm512_loadu_ps(xv), a0[i][v]);
+          if constexpr (split) a1[i][v] = _mm512_fmadd_ps(d1, _mm512_loadu_ps(xv + 16), a1[i][v]);
+          else a0[i][v] = _mm512_fmadd_ps(d1, _mm512_loadu_ps(xv + 16), a0[i][v]);
+        }
+      }
+    }
+    for (; c < c1; c += 16) {
+      const __mmask16 k = tail16(c1 - c);
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const __m512 d0 = _mm512_maskz_mov_ps(k, load_d(i, c, k, zv[i]));
+        MIXQ_UNROLL for (int v = 0; v < V; ++v)
+          a0[i][v] = _mm512_fmadd_ps(d0, _mm512_maskz_loadu_ps(k, x + static_cast<std::size_t>(v) * ldx + c), a0[i][v]);
+      }
+    }
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m512 sv = _mm512_set1_ps(s[i * nu + u]);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v)
+        tot[i][v] = _mm512_fmadd_ps(sv, split ? _mm512_add_ps(a0[i][v], a1[i][v]) : a0[i][v], tot[i][v]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(tot[i][v]);
+}
+
+/// Fused exact kernel for N <= 8 activation rows: Y[n * ldy + r] for r in [r0, r1). Returns
+/// false when the scheme / shape has no fused path (4-bit with 32-aligned units, 8-bit integer).
+template <Scheme S>
+inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
+                       std::size_t ldy, std::size_t r0, std::size_t r1) {
+  using L = code_lut<S>;
+  const std::size_t K = m.cols(), ul = unit_len(m.layout);
+  const std::size_t nu = K / ul;
+  constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
+  float* sz = scratch_as<float>(4, 8 * nu);
+  float out[8];
+  // R rows x V vectors per block: 4 x 1 for one vector, else 1 x N (N <= 8).
+  auto each_row_block = [&](auto kernel) {
+    std::size_t r = r0;
+    if (N == 1)
+      for (; r + 4 <= r1; r += 4) kernel(r, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{});
+    for (; r < r1; ++r) {
+      switch (N) {
+        case 1: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}); break;
+        case 2: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 2>{}); break;
+        case 3: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 3>{}); break;
+        case 4: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 4>{}); break;
+        case 5: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 5>{}); break;
+        case 6: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 6>{}); break;
+        case 7: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 7>{}); break;
+        default: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 8>{}); break;
+      }
+    }
+  };
+  if constexpr (L::bits == 4) {
+    if (!whole_row && ul % 32 != 0) return false;
+    const std::size_t kmain = K / 32 * 32;
+    if (kmain == 0) return false;
+    const std::size_t ldxp = kmain;
+    float* xp = scratch_as<float>(3, N * kmain);
+    for (std::size_t n = 0; n < N; ++n) deinterleave32(X + n * ldx, kmain / 32, xp + n * ldxp);
+    float* tail = scratch_as<float>(1, 32);
+    std::uint8_t* idx = scratch_as<std::uint8_t>(0, 32);
+    each_row_block([&](std::size_t r, auto Rc, auto Vc) {
+      constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+      for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
+      gemv4_block<S, R, V>(m, r, xp, ldxp, kmain, ul, nu, sz, sz + R * nu, out);
+      for (int i = 0; i < R; ++i) {
+        const std::size_t rr = r + static_cast<std::size_t>(i);
+        if (kmain < K) {  // one unit per row, ragged K: the last K % 32 columns with the reference weights
+          unpack_codes_scalar<4>(m.codes(rr), kmain, K - kmain, idx);
+          float sc, zc;
+          unit_scale_zero(m, rr, 0, sc, zc);
+          dequant_unit<S>(generic_tag{}, idx, K - kmain, sc, zc, tail);
+          for (int v = 0; v < V; ++v)
+            for (std::size_t c = kmain; c < K; ++c)
+              out[i * V + v] = std::fma(tail[c - kmain], X[static_cast<std::size_t>(v) * ldx + c], out[i * V + v]);
+        }
+        for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + rr] = out[i * V + v];
+      }
+    });
+    return true;
+  } else if constexpr (L::bits == 8 && L::integer) {
+    each_row_block([&](std::size_t r, auto Rc, auto Vc) {
+      constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+      for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
+      gemv8_block<S, R, V>(m, r, X, ldx, K, ul, nu, sz, sz + R * nu, out);
+      for (int i = 0; i < R; ++i)
+        for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
+    });
+    return true;
+  } else {
+    (void)m, (void)X, (void)N, (void)ldx, (void)Y, (void)ldy, (void)r0, (void)r1, (void)sz, (void)out, (void)nu,
+        (void)each_row_block;
+    return false;
+  }
+}
+
+}  // namespace avx512
+
+template <Scheme S>
+inline bool gemv_fused(avx512_tag, const quantized_matrix_view<S>& m, const float* x, float* y, std::size_t r0,
+                       std::size_t r1) {
+  return avx512::fused_rows<S>(m, x, 1, m.cols(), y, m.rows(), r0, r1);
+}
+
+/// Exact GEMM for few activation rows: the fused kernel, 8 rows of X per pass over W.
+template <Scheme S>
+inline bool gemm_fused(avx512_tag, const quantized_matrix_view<S>& m, const float* X, std::size_t N, std::size_t ldx,
+                       float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+  if (N > 16) return false;
+  for (std::size_t n0 = 0; n0 < N; n0 += 8)
+    if (!avx512::fused_rows<S>(m, X + n0 * ldx, N - n0 < 8 ? N - n0 : 8, ldx, Y + n0 * ldy, ldy, r0, r1)) return false;
+  return true;
+}
+
+// ---- exact GEMM: panels of 32 weight rows x kc, 12 x 32 FMA micro-kernel -----------------
+namespace avx512 {
+/// In-register transpose of a 16 x 16 float tile.
+inline void transpose16(__m512 r[16]) noexcept {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int j = 0; j < 4; ++j) {
+    t[j] = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);
+    t[4 + j] = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+    t[8 + j] = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+    t[12 + j] = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
+    r[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xDD);
+  }
+}
+
+template <int NN>
+inline void gemm_micro_n(const float* panel, std::size_t kc, const float* X, std::size_t ldx, float* Y, std::size_t ldy,
+                         std::size_t mm, bool accumulate) noexcept {
+  __m512 acc[NN][2];
+  MIXQ_UNROLL for (int n = 0; n < NN; ++n) acc[n][0] = acc[n][1] = _mm512_setzero_ps();
+  for (std::size_t k = 0; k < kc; ++k) {
+    const __m512 p0 = _mm512_load_ps(panel + 32 * k), p1 = _mm512_load_ps(panel + 32 * k + 16);
+    MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+      const __m512 xb = _mm512_set1_ps(X[static_cast<std::size_t>(n) * ldx + k]);
+      acc[n][0] = _mm512_fmadd_ps(p0, xb, acc[n][0]);
+      acc[n][1] = _mm512_fmadd_ps(p1, xb, acc[n][1]);
+    }
+  }
+  const __mmask16 m0 = tail16(mm), m1 = mm > 16 ? tail16(mm - 16) : static_cast<__mmask16>(0);
+  MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+    float* y = Y + static_cast<std::size_t>(n) * ldy;
+    if (accumulate) {
+      acc[n][0] = _mm512_add_ps(acc[n][0], _mm512_maskz_loadu_ps(m0, y));
+      acc[n][1] = _mm512_add_ps(acc[n][1], _mm512_maskz_loadu_ps(m1, y + 16));
+    }
+    _mm512_mask_storeu_ps(y, m0, acc[n][0]);
+    _mm512_mask_storeu_ps(y + 16, m1, acc[n][1]);
+  }
+}
+}  // namespace avx512
+
+constexpr std::size_t gemm_mr(avx512_tag) noexcept { return 32; }
+constexpr std::size_t gemm_nr(avx512_tag) noexcept { return 12; }
+
+inline void gemm_pack(avx512_tag, const float* rows, std::size_t ld, std::size_t mm, std::size_t kc, float* panel) noexcept {
+  std::size_t k = 0;
+  for (; k + 16 <= kc; k += 16)
+    for (std::size_t h = 0; h < 2; ++h) {
+      __m512 r[16];
+      for (std::size_t i = 0; i < 16; ++i)
+        r[i] = h * 16 + i < mm ? _mm512_loadu_ps(rows + (h * 16 + i) * ld + k) : _mm512_setzero_ps();
+      avx512::transpose16(r);
+      for (std::size_t j = 0; j < 16; ++j) _mm512_store_ps(panel + (k + j) * 32 + h * 16, r[j]);
+    }
+  for (; k < kc; ++k)
+    for (std::size_t i = 0; i < 32; ++i) panel[k * 32 + i] = i < mm ? rows[i * ld + k] : 0.0f;
+}
+
+inline void gemm_micro(avx512_tag, const float* panel, std::size_t kc, const float* X, std::size_t ldx, std::size_t nn,
+                       float* Y, std::size_t ldy, std::size_t mm, bool accumulate) noexcept {
+  switch (nn) {
+    case 1: return avx512::gemm_micro_n<1>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 2: return avx512::gemm_micro_n<2>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 3: return avx512::gemm_micro_n<3>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 4: return avx512::gemm_micro_n<4>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 5: return avx512::gemm_micro_n<5>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 6: return avx512::gemm_micro_n<6>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 7: return avx512::gemm_micro_n<7>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 8: return avx512::gemm_micro_n<8>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 9: return avx512::gemm_micro_n<9>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 10: return avx512::gemm_micro_n<10>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    case 11: return avx512::gemm_micro_n<11>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+    default: return avx512::gemm_micro_n<12>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+  }
+}
+
+// ---- int8 activations: weight bytes -------------------------------------------------------
+template <Scheme S>
+inline void map_u8(avx512_tag, std::uint8_t* idx, std::size_t n) noexcept {
+  using Q = q8_codes<S>;
+  if constexpr (S::is_asymmetric) {
+    (void)idx, (void)n;
+  } else if constexpr (code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip) {
+    const __m512i f = _mm512_set1_epi8(static_cast<char>(Q::offset));
+    for (std::size_t i = 0; i < n; i += 64) {
+      const __mmask64 k = avx512::tail64(n - i);
+      _mm512_mask_storeu_epi8(idx + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, idx + i), f));
+    }
+  } else if constexpr (Q::size <= 16) {
+    alignas(16) std::uint8_t t[16] = {};
+    for (std::size_t q = 0; q < Q::size; ++q) t[q] = Q::u8[q];
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
+    for (std::size_t i = 0; i < n; i += 64) {
+      const __mmask64 k = avx512::tail64(n - i);
+      _mm512_mask_storeu_epi8(idx + i, k, _mm512_shuffle_epi8(lut, _mm512_maskz_loadu_epi8(k, idx + i)));
+    }
+  } else {
+    map_u8<S>(generic_tag{}, idx, n);
+  }
+}
+
+// ---- fused int8-activation GEMV / small-N GEMM (VNNI) -------------------------------------
+#if MIXQ_KERNEL_HAS_VNNI512
+namespace avx512 {
+
+/// Per-row block scales sb[b] = s_u(b) * sx_b * 2^-shift and the zero/offset correction of
+/// every block, (offset + z_u(b) 2^shift) * sum_b(q): as exact integers ci[b] when the zero is
+/// an integer (then the block's dot product is corrected before it is rounded to fp32, so an
+/// all-zero unit gives exactly 0), else (float zeros) summed in fp32 and returned.
+template <Scheme S>
+inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::size_t B, std::size_t nb,
+                         const float* sx, const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
+  using Q = q8_codes<S>;
+  const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
+  const std::size_t per = ul / B;  // blocks per unit (ul is a multiple of B, or the whole row)
+  float corr = 0.0f;
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::size_t u = per ? b / per : 0;
+    sb[b] = s[u] * sx[b] * inv;
+    if constexpr (S::has_float_zero) {
+      ci[b] = 0;
+      corr += sb[b] * ((static_cast<float>(Q::offset) + z[u] * p2) * static_cast<float>(sq[b]));
+    } else {
+      ci[b] = (Q::offset + static_cast<std::int32_t>(z[u]) * (1 << Q::shift)) * sq[b];
+    }
+  }
+  return corr;
+}
+
+/// The weight bytes of 128 4-bit codes (64 code bytes) as u8 for dpbusd: low nibbles (even
+/// columns) and high nibbles (odd columns).
+template <Scheme S>
+inline void q8_split4(__m512i v, __m512i& lo, __m512i& hi) noexcept {
+  using Q = q8_codes<S>;
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  if constexpr (!S::is_asymmetric && code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip)
+    v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x88)));
+  lo = _mm512_and_si512(v, m4);
+  hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+  if constexpr (!S::is_asymmetric && !(code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip)) {
+    alignas(16) static constexpr auto t = [] {
+      std::array<std::uint8_t, 16> a{};
+      for (std::size_t q = 0; q < 16; ++q) a[q] = Q::u8[q];
+      return a;
+    }();
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t.data())));
+    lo = _mm512_shuffle_epi8(lut, lo);
+    hi = _mm512_shuffle_epi8(lut, hi);
+  }
+}
+
+/// Lane scales for one 64-byte chunk: every dpbusd lane covers 4 bytes; B = 128 (4-bit) or 64
+/// columns (8-bit) per chunk share one block unless B = 32.
+inline __m512 lanes_of_4(const float* sb) noexcept {  // 4 blocks, 4 lanes each
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_loadu_ps(sb)));
+}
+inline __m512 lanes_of_2(const float* sb) noexcept {  // 2 blocks, 8 lanes each
+  return _mm512_mask_blend_ps(static_cast<__mmask16>(0xff00), _mm512_set1_ps(sb[0]), _mm512_set1_ps(sb[1]));
+}
+
+/// R rows x V activation rows. qa: activation codes (4-bit: columns of each 128-chunk as
+/// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * nb.
+template <Scheme S, int R, int V>
+inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std::int8_t* qa, std::size_t ldq,
+                     std::size_t K, std::size_t B, std::size_t nb, const float* sbs, const std::int32_t* cis,
+                     float* out) noexcept {
+  using Q = q8_codes<S>;
+  const std::uint8_t* row[R];
+  __m512 acc[R][V];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+    row[i] = m.codes(r + static_cast<std::size_t>(i));
+    MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
+  }
+  auto sbp = [&](int i, int v) { return sbs + static_cast<std::size_t>(i * V + v) * nb; };
+  auto cip = [&](int i, int v) { return cis + static_cast<std::size_t>(i * V + v) * nb; };
+  const __m512i lane4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i lane8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  if constexpr (S::code_bits == 4) {
+    for (std::size_t j = 0; j < K / 128; ++j) {
+      __m512i qe[V], qo[V];
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+        qe[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
+        qo[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j + 64);
+      }
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        __m512i lo, hi;
+        q8_split4<S>(_mm512_loadu_si512(row[i] + 64 * j), lo, hi);
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+          __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, qe[v]), hi, qo[v]);
+          if (B == 128)
+            d = _mm512_mask_sub_epi32(d, 1, d, _mm512_set1_epi32(cip(i, v)[j]));
+          else
+            d = _mm512_sub_epi32(d, _mm512_maskz_permutexvar_epi32(0x1111, lane4, _mm512_castsi128_si512(_mm_loadu_si128(
+                                                                                    reinterpret_cast<const __m128i*>(cip(i, v) + 4 * j)))));
+          const __m512 sc = B == 128 ? _mm512_set1_ps(sbp(i, v)[j]) : lanes_of_4(sbp(i, v) + 4 * j);
+          acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[i][v]);
+        }
+      }
+    }
+  } else {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
+    if (B == 128) {
+      for (std::size_t j = 0; j < K / 128; ++j) {
+        __m512i q0[V], q1[V];
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+          q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
+          q1[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j + 64);
+        }
+        MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+          const __m512i u0 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 128 * j), flip);
+          const __m512i u1 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 128 * j + 64), flip);
+          MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+            __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u0, q0[v]), u1, q1[v]);
+            d = _mm512_mask_sub_epi32(d, 1, d, _mm512_set1_epi32(cip(i, v)[j]));
+            acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_set1_ps(sbp(i, v)[j]), acc[i][v]);
+          }
+        }
+      }
+    } else {  // B == 32: two blocks per 64-byte chunk
+      for (std::size_t j = 0; j < K / 64; ++j) {
+        __m512i q0[V];
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 64 * j);
+        MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+          const __m512i u0 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 64 * j), flip);
+          MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+            __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u0, q0[v]);
+            std::int64_t c2;
+            std::memcpy(&c2, cip(i, v) + 2 * j, 8);
+            d = _mm512_sub_epi32(d, _mm512_maskz_permutexvar_epi32(0x0101, lane8, _mm512_castsi128_si512(_mm_cvtsi64_si128(c2))));
+            acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), lanes_of_2(sbp(i, v) + 2 * j), acc[i][v]);
+          }
+        }
+      }
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(acc[i][v]);
+  (void)lane4, (void)lane8;
+}
+
+/// Even columns then odd columns of every 128-column chunk (the nibble order of 4-bit codes).
+inline void split_even_odd128(const std::int8_t* q, std::size_t K, std::int8_t* out) noexcept {
+  for (std::size_t j = 0; j < K / 128; ++j)
+    for (std::size_t i = 0; i < 64; ++i) {
+      out[128 * j + i] = q[128 * j + 2 * i];
+      out[128 * j + 64 + i] = q[128 * j + 2 * i + 1];
+    }
+}
+
+}  // namespace avx512
+
+template <Scheme S>
+inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
+                          std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+  if (N > 8) return gemm_q8_panels<S>(t, m, X, N, ldx, Y, ldy, r0, r1);
+  if constexpr (S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer)) {
+    const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
+    const std::size_t B = q8_block(m.layout);
+    if ((B != 32 && B != 128) || K % 128 != 0) return false;
+    const std::size_t nb = K / B;
+    const q8_rows a = quantize_rows_q8(t, X, N, ldx, K, B, 5);
+    const std::int8_t* qa = a.q;
+    if constexpr (S::code_bits == 4) {
+      std::int8_t* qp = scratch_as<std::int8_t>(6, N * K);
+      for (std::size_t n = 0; n < N; ++n) avx512::split_even_odd128(a.q + n * a.ldq, K, qp + n * K);
+      qa = qp;
+    }
+    const std::size_t ldq = S::code_bits == 4 ? K : a.ldq;
+    float* sz = scratch_as<float>(4, 8 * nu);
+    float* sbs = scratch_as<float>(7, 8 * nb);
+    std::int32_t* cis = scratch_as<std::int32_t>(2, 8 * nb);
+    float out[8], corr[8];
+    auto block = [&](std::size_t r, auto Rc, auto Vc) {
+      constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+      for (int i = 0; i < R; ++i) {
+        row_scales(m, r + static_cast<std::size_t>(i), sz, sz + nu);
+        for (int v = 0; v < V; ++v)
+          corr[i * V + v] = avx512::q8_row_prep<S>(sz, sz + nu, ul, B, nb, a.scale + static_cast<std::size_t>(v) * nb,
+                                                   a.sum + static_cast<std::size_t>(v) * nb,
+                                                   sbs + static_cast<std::size_t>(i * V + v) * nb,
+                                                   cis + static_cast<std::size_t>(i * V + v) * nb);
+      }
+      avx512::q8_block<S, R, V>(m, r, qa, ldq, K, B, nb, sbs, cis, out);
+      for (int i = 0; i < R; ++i)
+        for (int v = 0; v < V; ++v)
+          Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v] - corr[i * V + v];
+    };
+    std::size_t r = r0;
+    if (N == 1)
+      for (; r + 4 <= r1; r += 4) block(r, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{});
+    for (; r < r1; ++r) {
+      switch (N) {
+        case 1: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}); break;
+        case 2: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 2>{}); break;
+        case 3: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 3>{}); break;
+        case 4: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 4>{}); break;
+        case 5: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 5>{}); break;
+        case 6: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 6>{}); break;
+        case 7: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 7>{}); break;
+        default: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 8>{}); break;
+      }
+    }
+    return true;
+  } else {
+    (void)t, (void)m, (void)X, (void)N, (void)ldx, (void)Y, (void)ldy, (void)r0, (void)r1;
+    return false;
+  }
+}
+// ---- int8-activation GEMM for many activation rows: VNNI panels ---------------------------
+// Weights packed per 32 rows as [k/4][32 rows][4 bytes] (one vpdpbusd per 4 columns x 16 rows);
+// each activation row's 4 bytes are broadcast. Per block of B columns the int32 sums become
+// fp32 with the row's scale (a) and zero/offset correction (c): y += sx (a * I - c * sum q).
+namespace avx512 {
+template <int NN, bool FloatZero>
+inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::int32_t* cz, std::size_t nblk, std::size_t B,
+                       const std::int8_t* qa, std::size_t ldq, const float* sx, const std::int32_t* sq, std::size_t ldb,
+                       float* Y, std::size_t ldy, std::size_t mm, bool accumulate) noexcept {
+  __m512 accf[NN][2];
+  MIXQ_UNROLL for (int n = 0; n < NN; ++n) accf[n][0] = accf[n][1] = _mm512_setzero_ps();
+  const std::size_t k4b = B / 4;
+  for (std::size_t b = 0; b < nblk; ++b) {
+    __m512i acci[NN][2];
+    MIXQ_UNROLL for (int n = 0; n < NN; ++n) acci[n][0] = acci[n][1] = _mm512_setzero_si512();
+    const std::uint8_t* p = panel + b * k4b * 128;
+    for (std::size_t k4 = 0; k4 < k4b; ++k4) {
+      const __m512i w0 = _mm512_load_si512(p + k4 * 128), w1 = _mm512_load_si512(p + k4 * 128 + 64);
+      MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+        std::int32_t xv;
+        std::memcpy(&xv, qa + static_cast<std::size_t>(n) * ldq + (b * k4b + k4) * 4, 4);
+        const __m512i xb = _mm512_set1_epi32(xv);
+        acci[n][0] = _mm512_dpbusd_epi32(acci[n][0], w0, xb);
+        acci[n][1] = _mm512_dpbusd_epi32(acci[n][1], w1, xb);
+      }
+    }
+    const float* a = ac + b * 64;  // a[32] then c[32] (float zeros only)
+    const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
+    const __m512 c0 = _mm512_load_ps(a + 32), c1 = _mm512_load_ps(a + 48);
+    (void)c0, (void)c1;
+    const __m512i z0 = _mm512_load_si512(cz + b * 32), z1 = _mm512_load_si512(cz + b * 32 + 16);
+    MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+      const __m512 sxn = _mm512_set1_ps(sx[static_cast<std::size_t>(n) * ldb + b]);
+      const std::int32_t sqi = sq[static_cast<std::size_t>(n) * ldb + b];
+      __m512 t0, t1;
+      if constexpr (FloatZero) {
+        const __m512 sqn = _mm512_set1_ps(static_cast<float>(sqi));
+        t0 = _mm512_fnmadd_ps(c0, sqn, _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][0]), a0));
+        t1 = _mm512_fnmadd_ps(c1, sqn, _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][1]), a1));
+      } else {  // exact integer correction: sum (u - offset - z) q
+        const __m512i sqv = _mm512_set1_epi32(sqi);
+        t0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acci[n][0], _mm512_mullo_epi32(z0, sqv))), a0);
+        t1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acci[n][1], _mm512_mullo_epi32(z1, sqv))), a1);
+      }
+      accf[n][0] = _mm512_fmadd_ps(sxn, t0, accf[n][0]);
+      accf[n][1] = _mm512_fmadd_ps(sxn, t1, accf[n][1]);
+    }
+  }
+  const __mmask16 m0 = tail16(mm), m1 = mm > 16 ? tail16(mm - 16) : static_cast<__mmask16>(0);
+  MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+    float* y = Y + static_cast<std::size_t>(n) * ldy;
+    if (accumulate) {
+      accf[n][0] = _mm512_add_ps(accf[n][0], _mm512_maskz_loadu_ps(m0, y));
+      accf[n][1] = _mm512_add_ps(accf[n][1], _mm512_maskz_loadu_ps(m1, y + 16));
+    }
+    _mm512_mask_storeu_ps(y, m0, accf[n][0]);
+    _mm512_mask_storeu_ps(y + 16, m1, accf[n][1]);
+  }
+}
+
+/// 32 rows of weight bytes (u8, row stride ld, kc columns, kc a multiple of 4) to the
+/// [k/4][32][4] panel; missing rows are zero.
+inline void q8_pack(const std::uint8_t* u, std::size_t ld, std::size_t mm, std::size_t kc, std::uint8_t* panel) noexcept {
+  const std::size_t k4n = kc / 4;
+  std::size_t k4 = 0;
+  for (; k4 + 16 <= k4n; k4 += 16)
+    for (std::size_t h = 0; h < 2; ++h) {
+      __m512 r[16];
+      for (std::size_t i = 0; i < 16; ++i)
+        r[i] = h * 16 + i < mm ? _mm512_castsi512_ps(_mm512_loadu_si512(u + (h * 16 + i) * ld + 4 * k4))
+                               : _mm512_setzero_ps();
+      transpose16(r);
+      for (std::size_t j = 0; j < 16; ++j) _mm512_store_ps(reinterpret_cast<float*>(panel + (k4 + j) * 128 + h * 64), r[j]);
+    }
+  for (; k4 < k4n; ++k4)
+    for (std::size_t i = 0; i < 32; ++i)
+      for (std::size_t j = 0; j < 4; ++j) panel[k4 * 128 + i * 4 + j] = i < mm ? u[i * ld + 4 * k4 + j] : 0;
+}
+}  // namespace avx512
+
+template <Scheme S>
+inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
+                           std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+  using Q = q8_codes<S>;
+  const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
+  const std::size_t B = q8_block(m.layout);
+  if (B % 4 != 0 || K % B != 0) return false;
+  const std::size_t nbk = K / B;
+  const q8_rows a = quantize_rows_q8(t, X, N, ldx, K, B, 5);
+  constexpr std::size_t MR = 32, NR = 6;
+  const std::size_t KC = B >= 512 ? B : 512 / B * B;  // whole blocks per chunk
+  std::uint8_t* u = scratch_as<std::uint8_t>(0, MR * K);
+  std::uint8_t* panel = scratch_as<std::uint8_t>(1, MR * KC);
+  float* ac = scratch_as<float>(2, (KC / B) * 64);
+  float* sz = scratch_as<float>(4, 2 * nu);
+  float* rowsc = scratch_as<float>(3, 2 * MR * nu);  // a-scale and correction per (row, unit)
+  std::int32_t* rowz = scratch_as<std::int32_t>(6, MR * nu);  // integer offset + zero per (row, unit)
+  std::int32_t* cz = scratch_as<std::int32_t>(7, (KC / B) * 32);
+  const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
+  for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
+    const std::size_t mm = min_sz(MR, r1 - m0);
+    for (std::size_t i = 0; i < mm; ++i) {
+      unpack<S::code_bits>(t, m.codes(m0 + i), 0, K, u + i * K);
+      map_u8<S>(t, u + i * K, K);
+      row_scales(m, m0 + i, sz, sz + nu);
+      for (std::size_t v = 0; v < nu; ++v) {
+        rowsc[(2 * i) * nu + v] = sz[v] * inv;
+        rowsc[(2 * i + 1) * nu + v] = sz[v] * inv * (static_cast<float>(Q::offset) + sz[nu + v] * p2);
+        rowz[i * nu + v] = S::has_float_zero ? 0 : Q::offset + static_cast<std::int32_t>(sz[nu + v]) * (1 << Q::shift);
+      }
+    }
+    for (std::size_t kc0 = 0; kc0 < K; kc0 += KC) {
+      const std::size_t kc = min_sz(KC, K - kc0), nblk = kc / B;
+      avx512::q8_pack(u + kc0, K, mm, kc, panel);
+      for (std::size_t b = 0; b < nblk; ++b) {
+        const std::size_t unit = S::is_per_tensor || S::is_per_channel ? 0 : (kc0 + b * B) / ul;
+        for (std::size_t i = 0; i < MR; ++i) {
+          ac[b * 64 + i] = i < mm ? rowsc[(2 * i) * nu + unit] : 0.0f;
+          ac[b * 64 + 32 + i] = i < mm ? rowsc[(2 * i + 1) * nu + unit] : 0.0f;
+          cz[b * 32 + i] = i < mm ? rowz[i * nu + unit] : 0;
+        }
+      }
+      const std::size_t b0 = kc0 / B;
+      for (std::size_t n0 = 0; n0 < N; n0 += NR) {
+        const std::size_t nn = min_sz(NR, N - n0);
+        const std::int8_t* qa = a.q + n0 * a.ldq;
+        const float* sx = a.scale + n0 * nbk + b0;
+        const std::int32_t* sq = a.sum + n0 * nbk + b0;
+        float* y = Y + n0 * ldy + m0;
+        const bool acc = kc0 > 0;
+        switch (nn) {
+          case 1: avx512::q8_micro_n<1, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+          case 2: avx512::q8_micro_n<2, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+          case 3: avx512::q8_micro_n<3, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+          case 4: avx512::q8_micro_n<4, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+          case 5: avx512::q8_micro_n<5, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+          default: avx512::q8_micro_n<6, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+#endif  // MIXQ_KERNEL_HAS_VNNI512
+
+}  // namespace kernel_detail
+MIXQ_END_NAMESPACE
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // MIXQ_KERNEL_HAS_AVX512

@@ -1,0 +1,72 @@
+// Kernel API: argument checks, row ranges with parallel_rows, dispatch selection.
+#include <catch2/catch.hpp>
+
+#include <mixq/mixq.hpp>
+
+#include <random>
+#include <vector>
+
+#include "schemes.hpp"
+
+using namespace mixq;
+
+namespace {
+quantized_matrix<int4_g128_sym> sample(std::size_t M, std::size_t K) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  std::vector<float> w(M * K);
+  for (auto& v : w) v = nd(rng);
+  return quantize<int4_g128_sym>(w.data(), M, K);
+}
+}  // namespace
+
+TEST_CASE("kernels reject bad arguments with a clear message", "[kernel][errors]") {
+  const auto m = sample(8, 256);
+  std::vector<float> x(256), y(8), X(2 * 256), Y(2 * 8);
+  CHECK_THROWS_WITH(gemv(m.view(), x.data(), y.data(), 3, 9), Catch::Matchers::Contains("row range [3, 9)"));
+  CHECK_THROWS_WITH(gemv(m.view(), nullptr, y.data()), Catch::Matchers::Contains("x is null"));
+  CHECK_THROWS_WITH(gemm(m.view(), X.data(), 2, 255, Y.data(), 8), Catch::Matchers::Contains("ldx = 255"));
+  CHECK_THROWS_WITH(gemm_q8(m.view(), X.data(), 2, 256, Y.data(), 7), Catch::Matchers::Contains("ldy = 7"));
+  CHECK_THROWS_AS(dequantize(quantized_matrix_view<int4_g128_sym>{}, y.data(), 0, 0), error);
+  CHECK_NOTHROW(gemv(m.view(), x.data(), y.data(), 4, 4));  // empty range: nothing to do
+}
+
+TEST_CASE("parallel_rows splits rows into aligned disjoint ranges and matches one thread", "[kernel][threads]") {
+  const std::size_t M = 203, K = 384;
+  const auto m = sample(M, K);
+  std::vector<float> x(K), y1(M), y3(M), yq1(M), yq3(M);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd;
+  for (auto& v : x) v = nd(rng);
+  gemv(m.view(), x.data(), y1.data());
+  gemv_q8(m.view(), x.data(), yq1.data());
+  std::vector<int> hits(M, 0);
+  parallel_rows(M, 3, [&](std::size_t r0, std::size_t r1) {
+    CHECK(r0 % 16 == 0);
+    for (std::size_t r = r0; r < r1; ++r) ++hits[r];  // disjoint ranges: no race
+    gemv(m.view(), x.data(), y3.data(), r0, r1);
+    gemv_q8(m.view(), x.data(), yq3.data(), r0, r1);
+  });
+  for (std::size_t r = 0; r < M; ++r) CHECK(hits[r] == 1);
+  CHECK(y1 == y3);  // the result of a row does not depend on the range it was computed in
+  CHECK(yq1 == yq3);
+  CHECK_THROWS_AS(parallel_rows(M, 2, [](std::size_t, std::size_t) { throw error("boom"); }), error);
+}
+
+TEST_CASE("dispatch picks the best supported build and reports the CPU's ISAs", "[kernel][dispatch]") {
+  namespace md = mixq::dispatch;
+  CHECK(md::cpu_supports(md::isa::generic));
+  if (md::cpu_supports(md::isa::avx512_vnni)) CHECK(md::cpu_supports(md::isa::avx512));
+  if (md::cpu_supports(md::isa::avx512)) CHECK(md::cpu_supports(md::isa::avx2));
+  WARN("this TU's kernel path: " << kernel_isa() << "; CPU: avx2=" << md::cpu_supports(md::isa::avx2)
+                                 << " avx512=" << md::cpu_supports(md::isa::avx512)
+                                 << " avx512_vnni=" << md::cpu_supports(md::isa::avx512_vnni));
+#if MIXQ_TEST_DISPATCH
+  const auto k = md::select<mixq_test::s_int4_g128_sym, md::isa::avx512_vnni, md::isa::avx512, md::isa::avx2,
+                            md::isa::generic>();
+  md::isa best = md::isa::generic;
+  for (const md::isa i : {md::isa::avx2, md::isa::avx512, md::isa::avx512_vnni})
+    if (md::cpu_supports(i)) best = i;
+  CHECK(k.built_for == best);
+#endif
+}
