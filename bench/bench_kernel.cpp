@@ -2,10 +2,13 @@
 // OpenBLAS sgemv/sgemm, the scalar reference and the machine's read bandwidth, in one binary.
 //
 // Names: BM_<op>/<scheme>/<M>x<K>/<N>/<threads>t/<hot|cold>, op in gemv, gemv_q8, gemm, gemm_q8,
-// gemv_ref (scalar reference); peers use <scheme> = eigen_f32 / openblas_f32. Plus
+// gemv_ref (scalar reference); peers use <scheme> = eigen_f32 / openblas_f32; ggml tensors
+// (rows of ggml blocks, kernel/ggml_rows.hpp) use <scheme> = ggml_<type>, e.g. ggml_q4_k. Plus
 // BM_read_bandwidth/<threads>t (sum of a 1 GiB float array).
 //   hot : one matrix reused (it stays in the caches when it fits)
 //   cold: rotating through >= 1 GiB of copies, so weights stream from DRAM
+// Shapes: 4096x4096, 11008x4096, 4096x11008; for GEMV also the small layers 256x256, 768x256
+// and 256x768 (one thread, hot), where per-call overheads show.
 // Counters: bytes_per_second = weight bytes read (the quantized matrix, scales included),
 // FLOP/s = 2 M K N per iteration.
 //
@@ -197,6 +200,60 @@ void bm_mixq(benchmark::State& st, op o, std::size_t M, std::size_t K, std::size
   st.SetLabel(k.name);
 }
 
+// ---- ggml tensors: rows of ggml blocks, quantized with ggml's reference quantizer ----------
+template <class T>
+const std::vector<std::uint8_t>& ggml_master(std::size_t M, std::size_t K) {
+  static std::map<std::pair<std::size_t, std::size_t>, std::vector<std::uint8_t>> cache;
+  auto& d = cache[{M, K}];
+  if (d.empty()) {
+    const auto w = randn(M * K, static_cast<unsigned>(M + K));
+    const std::size_t rb = mixq::ggml::row_size<T>(K);
+    d.resize(M * rb);
+    for (std::size_t r = 0; r < M; ++r) mixq::ggml::quantize_row<T>(w.data() + r * K, K, d.data() + r * rb);
+  }
+  return d;
+}
+
+template <class T>
+void bm_ggml(benchmark::State& st, op o, std::size_t M, std::size_t K, std::size_t N, unsigned threads, bool cold) {
+  const auto& d0 = ggml_master<T>(M, K);
+  const std::size_t ncopy = copies_for<T>(d0.size(), cold);
+  std::vector<std::vector<std::uint8_t>> mats(ncopy, d0);
+  const auto k = best_kernels<T>();
+  const auto X = randn(N * K, 3);
+  std::vector<float> Y(N * M);
+  std::size_t it = 0;
+  for (auto _ : st) {
+    const void* base = mats[it++ % ncopy].data();
+    workers().run(threads, [&](unsigned t) {
+      std::size_t r0, r1;
+      split(M, t, threads, r0, r1);
+      switch (o) {
+        case op::gemv: k.gemv(base, M, K, X.data(), Y.data(), r0, r1); break;
+        case op::gemv_q8: k.gemv_q8(base, M, K, X.data(), Y.data(), r0, r1); break;
+        case op::gemm: k.gemm(base, M, K, X.data(), N, K, Y.data(), M, r0, r1); break;
+        case op::gemm_q8: k.gemm_q8(base, M, K, X.data(), N, K, Y.data(), M, r0, r1); break;
+        case op::gemv_ref: {
+          // the definition: ggml's scalar dequantize_row, then a scalar fp32 dot
+          std::vector<float> w(K);
+          const std::size_t rb = mixq::ggml::row_size<T>(K);
+          for (std::size_t r = r0; r < r1; ++r) {
+            mixq::ggml::dequantize_row<T>(static_cast<const std::uint8_t*>(base) + r * rb, K, w.data());
+            float acc = 0;
+            for (std::size_t c = 0; c < K; ++c) acc += w[c] * X[c];
+            Y[r] = acc;
+          }
+          break;
+        }
+      }
+    });
+    benchmark::DoNotOptimize(Y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, d0.size(), M, K, N);
+  st.SetLabel(k.name);
+}
+
 void bm_peer(benchmark::State& st, bool eigen, std::size_t M, std::size_t K, std::size_t N, unsigned threads, bool cold) {
   const std::size_t bytes = M * K * sizeof(float);
   const std::size_t ncopy = copies_for<float>(bytes, cold);
@@ -257,6 +314,8 @@ struct shape {
   std::size_t M, K;
 };
 std::string shape_name(shape s) { return std::to_string(s.M) + "x" + std::to_string(s.K); }
+/// Layers of a small transformer (d = 256, ffn 768), benchmarked for GEMV at one thread, hot.
+constexpr shape small_shapes[] = {{256, 256}, {768, 256}, {256, 768}};
 
 template <class S>
 void register_scheme(const char* name, bool gemm_too, bool with_ref) {
@@ -285,6 +344,50 @@ void register_scheme(const char* name, bool gemm_too, bool with_ref) {
                 ->Unit(benchmark::kMicrosecond);
         }
     }
+  // Small layers (a small transformer's decode step): GEMV only, one thread, hot.
+  for (const shape sh : small_shapes) {
+    const std::string tail = std::string("/") + name + "/" + shape_name(sh) + "/1/1t/hot";
+    benchmark::RegisterBenchmark(("BM_gemv" + tail).c_str(),
+                                 [=](benchmark::State& st) { bm_mixq<S>(st, op::gemv, sh.M, sh.K, 1, 1, false); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    if constexpr (supports_q8<S>)
+      benchmark::RegisterBenchmark(("BM_gemv_q8" + tail).c_str(),
+                                   [=](benchmark::State& st) { bm_mixq<S>(st, op::gemv_q8, sh.M, sh.K, 1, 1, false); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+/// ggml_<type>: GEMV (exact and q8) on the three shapes, GEMM at N = 8 and 64 on 4096 x 4096, the
+/// scalar ggml reference once.
+template <class T>
+void register_ggml(const char* type) {
+  const shape shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+  const std::string name = std::string("ggml_") + type;
+  for (const shape sh : shapes)
+    for (const std::size_t N : {1, 8, 64}) {
+      if (N > 1 && sh.M != 4096) continue;
+      for (const unsigned t : {1u, 2u})
+        for (const bool cold : {false, true}) {
+          const std::string tail = "/" + name + "/" + shape_name(sh) + "/" + std::to_string(N) + "/" + std::to_string(t) +
+                                   "t/" + (cold ? "cold" : "hot");
+          const op exact = N == 1 ? op::gemv : op::gemm, fast = N == 1 ? op::gemv_q8 : op::gemm_q8;
+          benchmark::RegisterBenchmark((std::string(N == 1 ? "BM_gemv" : "BM_gemm") + tail).c_str(),
+                                       [=](benchmark::State& st) { bm_ggml<T>(st, exact, sh.M, sh.K, N, t, cold); })
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+          benchmark::RegisterBenchmark((std::string(N == 1 ? "BM_gemv_q8" : "BM_gemm_q8") + tail).c_str(),
+                                       [=](benchmark::State& st) { bm_ggml<T>(st, fast, sh.M, sh.K, N, t, cold); })
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+          if (N == 1 && t == 1 && !cold && sh.M == 4096 && sh.K == 4096)
+            benchmark::RegisterBenchmark((std::string("BM_gemv_ref") + tail).c_str(),
+                                         [=](benchmark::State& st) { bm_ggml<T>(st, op::gemv_ref, sh.M, sh.K, N, t, cold); })
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+        }
+    }
 }
 
 void register_peers() {
@@ -304,6 +407,15 @@ void register_peers() {
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond);
           }
+  for (const shape sh : small_shapes)
+    for (const bool eigen : {true, false}) {
+      if (eigen && !eigen_runnable()) continue;
+      if (!eigen && !have_openblas()) continue;
+      const std::string name = std::string("BM_gemv/") + (eigen ? "eigen_f32/" : "openblas_f32/") + shape_name(sh) + "/1/1t/hot";
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { bm_peer(st, eigen, sh.M, sh.K, 1, 1, false); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
 }
 
 const bool registered = [] {
@@ -322,6 +434,14 @@ const bool registered = [] {
   register_scheme<mxfp4>("mxfp4", false, false);
   register_scheme<nf4_g64>("nf4_g64", false, false);
   register_scheme<fp8_e4m3_per_channel>("fp8_e4m3_per_channel", false, false);
+  register_scheme<int2_g128_asym>("int2_g128_asym", false, false);
+  register_scheme<int3_g128_sym>("int3_g128_sym", false, false);
+  register_scheme<int6_g64_asym>("int6_g64_asym", false, false);
+  register_scheme<mxfp6_e2m3>("mxfp6_e2m3", false, false);
+  register_scheme<mxfp8_e4m3>("mxfp8_e4m3", false, false);
+#define MIXQ_BENCH_REGISTER_GGML(T) register_ggml<mixq::ggml::T>(#T);
+  MIXQ_BENCH_GGML_TYPES(MIXQ_BENCH_REGISTER_GGML)
+#undef MIXQ_BENCH_REGISTER_GGML
   register_peers();
   return true;
 }();

@@ -13,12 +13,7 @@
 #include <mixq/layout.hpp>
 #include <mixq/scheme.hpp>
 #include <mixq/scheme/ggml.hpp>
-#if __has_include(<mixq/allocate/knapsack.hpp>)
 #include <mixq/allocate/knapsack.hpp>
-#define MIXQ_QUANTIZE_HAVE_ALLOCATOR 1
-#else
-#define MIXQ_QUANTIZE_HAVE_ALLOCATOR 0
-#endif
 
 #include <algorithm>
 #include <chrono>
@@ -445,8 +440,8 @@ std::string shape_text(const std::vector<std::uint64_t>& shape) {
 /// Weight-only mixed-precision plan: per tensor, one candidate, minimising the total modelled
 /// error sum_t cost_t subject to sum_t bits_t <= budget * sum_t n_t. cand[t] lists (stored bits,
 /// cost) per candidate; infinite bits mark candidates that cannot store the tensor. Solved
-/// exactly by the library's multiple-choice knapsack DP (allocate/knapsack.hpp); without it, by
-/// a greedy on error removed per bit added (an approximation). Returns the choice and the method.
+/// exactly by the library's multiple-choice knapsack DP (allocate/knapsack.hpp). Returns the
+/// choice and the solver's description of its method.
 std::pair<std::vector<std::size_t>, std::string> plan_budget(
     const std::vector<std::vector<std::pair<double, double>>>& cand, const std::vector<double>& weights,
     const std::vector<std::string>& names, const std::vector<std::string>& labels, double budget) {
@@ -463,7 +458,6 @@ std::pair<std::vector<std::size_t>, std::string> plan_budget(
   if (cheapest > budget * total_w * (1 + 1e-12))
     throw mixq::error("budget " + std::to_string(budget) + " bits/weight is below the smallest plan, " +
                       std::to_string(cheapest / total_w) + " bits/weight (every tensor at its cheapest candidate)");
-#if MIXQ_QUANTIZE_HAVE_ALLOCATOR
   std::vector<mixq::item> items(n);
   std::vector<std::vector<std::size_t>> index(n);  // option -> candidate
   for (std::size_t t = 0; t < n; ++t) {
@@ -482,39 +476,6 @@ std::pair<std::vector<std::size_t>, std::string> plan_budget(
   std::vector<std::size_t> pick(n);
   for (std::size_t t = 0; t < n; ++t) pick[t] = index[t][a.choice[t]];
   return {pick, "mixq::solve_exact, " + a.method};
-#else
-  // TODO(allocator): the library's allocator (include/mixq/allocate/) replaces this when present.
-  (void)names, (void)labels, (void)richest;
-  const double limit = budget * total_w;
-  std::vector<std::size_t> pick(n);
-  double used = 0;
-  for (std::size_t t = 0; t < n; ++t) {
-    std::size_t best = 0;
-    for (std::size_t c = 1; c < cand[t].size(); ++c)
-      if (cand[t][c].first < cand[t][best].first ||
-          (cand[t][c].first == cand[t][best].first && cand[t][c].second < cand[t][best].second))
-        best = c;
-    pick[t] = best;
-    used += cand[t][best].first;
-  }
-  while (true) {  // the upgrade removing the most error per added bit, among those that fit
-    double best_ratio = 0;
-    std::size_t bt = n, bc = 0;
-    for (std::size_t t = 0; t < n; ++t) {
-      const auto [b0, e0] = cand[t][pick[t]];
-      for (std::size_t c = 0; c < cand[t].size(); ++c) {
-        const auto [b1, e1] = cand[t][c];
-        if (!std::isfinite(b1) || b1 <= b0 || e1 >= e0 || used - b0 + b1 > limit * (1 + 1e-12)) continue;
-        const double ratio = (e0 - e1) / (b1 - b0);
-        if (ratio > best_ratio) best_ratio = ratio, bt = t, bc = c;
-      }
-    }
-    if (bt == n) break;
-    used += cand[bt][bc].first - cand[bt][pick[bt]].first;
-    pick[bt] = bc;
-  }
-  return {pick, "greedy (approximate; the library allocator is absent)"};
-#endif
 }
 
 bool selected(const source_tensor& t, const options& o) {

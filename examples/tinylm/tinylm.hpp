@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace tinylm {
@@ -40,6 +43,66 @@ linear make_linear(mixq::quantized_matrix<S> q) {
   l.stored_bits = m->bits_per_weight() * static_cast<double>(m->rows() * m->cols());
   l.gemv = [m](const float* x, float* y) { mixq::gemv(m->view(), x, y); };
   l.gemm = [m](const float* X, std::size_t n, float* Y) { mixq::gemm(m->view(), X, n, m->cols(), Y, m->rows()); };
+  return l;
+}
+
+/// A linear layer over a mixq mixed-precision matrix (per column group schemes), run by the
+/// mixed kernels (each slab with its own scheme's kernel).
+template <class... Ss>
+linear make_linear(mixq::mixed_matrix<Ss...> q) {
+  auto m = std::make_shared<mixq::mixed_matrix<Ss...>>(std::move(q));
+  linear l;
+  l.out = m->rows();
+  l.in = m->cols();
+  l.stored_bits = static_cast<double>(m->stored_bits());
+  l.gemv = [m](const float* x, float* y) { mixq::gemv(*m, x, y); };
+  l.gemm = [m](const float* X, std::size_t n, float* Y) { mixq::gemm(*m, X, n, m->cols(), Y, m->rows()); };
+  return l;
+}
+
+/// A linear layer over a ggml tensor (rows of ggml blocks, as llama.cpp stores them), run by
+/// mixq's ggml block kernels.
+template <class T>
+linear make_ggml_linear(std::vector<std::uint8_t> blocks, std::size_t out, std::size_t in) {
+  auto data = std::make_shared<std::vector<std::uint8_t>>(std::move(blocks));
+  const mixq::ggml_matrix_view<T> v{data->data(), out, in};
+  if (data->size() != v.bytes())
+    throw mixq::error("tinylm::make_ggml_linear: " + std::to_string(data->size()) + " bytes for a " + std::to_string(out) +
+                      " x " + std::to_string(in) + " tensor; expected " + std::to_string(v.bytes()));
+  linear l;
+  l.out = out;
+  l.in = in;
+  l.stored_bits = 8.0 * static_cast<double>(v.bytes());
+  l.gemv = [data, v](const float* x, float* y) { mixq::gemv(v, x, y); };
+  l.gemm = [data, v](const float* X, std::size_t n, float* Y) { mixq::gemm(v, X, n, v.cols, Y, v.rows); };
+  return l;
+}
+
+/// A per-layer plan's result: whichever candidate the allocator chose.
+template <class... Ss>
+linear make_linear(mixq::layer_matrix<Ss...> q) {
+  return std::visit([](auto& m) { return make_linear(std::move(m)); }, q);
+}
+
+/// AWQ: the stored matrix is Q(W diag(s)), so the layer computes Q(W diag(s)) (x / s). An
+/// engine folds 1/s into the operation that produces x (mixq::fold_awq_scales_into_norm); here
+/// q, k and v share one RMSNorm but have their own s, so the division stays in the layer
+/// (K multiplies per token, next to K x out multiply-adds).
+inline linear with_input_scales(linear base, std::vector<float> s) {
+  auto inv = std::make_shared<std::vector<float>>(s.size());
+  for (std::size_t j = 0; j < s.size(); ++j) (*inv)[j] = 1.0f / s[j];
+  linear l = base;
+  l.gemv = [base, inv](const float* x, float* y) {
+    std::vector<float> xs(base.in);
+    for (std::size_t j = 0; j < base.in; ++j) xs[j] = x[j] * (*inv)[j];
+    base.gemv(xs.data(), y);
+  };
+  l.gemm = [base, inv](const float* X, std::size_t n, float* Y) {
+    std::vector<float> xs(n * base.in);
+    for (std::size_t t = 0; t < n; ++t)
+      for (std::size_t j = 0; j < base.in; ++j) xs[t * base.in + j] = X[t * base.in + j] * (*inv)[j];
+    base.gemm(xs.data(), n, Y);
+  };
   return l;
 }
 
@@ -289,6 +352,32 @@ inline double window_nll(const model& m, const unsigned char* bytes, std::size_t
     sum += (mx + std::log(se)) - z[bytes[t + 1]];
   }
   return sum;
+}
+
+/// Calibration statistics of every linear layer's input (mixq::layer_stats: Sigma = X X^T / N,
+/// mean |x|, mean x^2), from the fp32 model run over `windows` 256-byte windows of `text`
+/// (the training-side text, never val.txt). The recording model's linear layers are the fp32
+/// ones with a hook in the prompt path; the forward passes run one after another.
+using stats_map = std::map<std::string, mixq::layer_stats>;
+
+inline stats_map collect_stats(const fp32_weights& w, const std::vector<unsigned char>& text, std::size_t windows,
+                               const config& c = {}) {
+  auto stats = std::make_shared<stats_map>();
+  const model rec = load(w, [stats](const std::string& name, std::vector<float> v, std::size_t out, std::size_t in) {
+    linear l = make_fp32_linear(std::move(v), out, in);
+    auto [it, fresh] = stats->try_emplace(name, in);
+    (void)fresh;
+    mixq::layer_stats* s = &it->second;
+    l.gemm = [inner = l.gemm, s, in](const float* X, std::size_t n, float* Y) {
+      s->add_batch(X, n);
+      inner(X, n, Y);
+    };
+    return l;
+  }, c);
+  windows = std::min(windows, text.size() / c.max_seq);
+  if (windows == 0) throw mixq::error("tinylm::collect_stats: the calibration text is shorter than one window");
+  for (std::size_t k = 0; k < windows; ++k) (void)forward_window(rec, &text[k * c.max_seq], c.max_seq);
+  return std::move(*stats);
 }
 
 /// Perplexity per byte over the first `windows` 256-byte windows of `text` (README section 5).

@@ -36,6 +36,11 @@
 // Memory: kernels read the codes of a row only up to its padded length (layout rows are padded
 // to 64 bytes) and the activations only up to K (masked loads); scratch comes from per-thread
 // buffers (kernel/scratch.hpp), so a call allocates only the first time a size is seen.
+//
+// ggml tensors (kernel/ggml_rows.hpp): the same five operations on rows of ggml blocks (q4_0 ..
+// q6_k, iq4_nl, mxfp4) as llama.cpp stores them, through mixq::ggml_matrix_view<T>{data, rows,
+// cols}; dequantize is bit-identical to ggml::dequantize_row, gemv_q8 / gemm_q8 round the
+// activations to int8 per 32 columns. MIXQ_DEFINE_GGML_KERNELS(T) builds their dispatch table.
 #pragma once
 #include "kernel/lut.hpp"
 #include "kernel/unpack.hpp"
@@ -46,3 +51,4 @@
 #include "kernel/activation_q8.hpp"
 #include "kernel/threads.hpp"
 #include "kernel/dispatch.hpp"
+#include "kernel/ggml_rows.hpp"

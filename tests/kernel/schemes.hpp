@@ -45,3 +45,7 @@ using s_fp4_g16_fp8 = scheme<fp4_e2m1fn, group<16>, fp8_e4m3fn>;
   X(s_int4_g256_fp8) X(s_uint5_g48_bf16) X(s_int5_channel) X(s_int6_g64_asym) X(s_int6_g32_sym) X(s_int7_tensor)  \
   X(s_int8_channel) X(s_uint8_g128_asym) X(s_int8_g40_hqq) X(s_nf4_g64) X(s_iq4_g32) X(s_mxfp4) X(s_mxfp6_e3m2)   \
   X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8)
+
+// The ggml block types (kernel/ggml_rows.hpp), by their name in mixq::ggml.
+#define MIXQ_TEST_GGML_TYPES(X) \
+  X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q2_k) X(q3_k) X(q4_k) X(q5_k) X(q6_k) X(iq4_nl) X(mxfp4)

@@ -378,40 +378,14 @@ std::vector<T> read_elems(io_detail::cursor& c, std::uint64_t n, std::string_vie
 
 /// A GGUF file: metadata, tensor infos, and the tensor bytes in place (memory-mapped when
 /// opened from a path). Copies share the mapping; views handed out stay valid while any copy lives.
-class file {
+class file : public io_detail::parsed_image<file> {
+  friend class io_detail::parsed_image<file>;
+
  public:
-  /// Maps and parses `path`. Throws mixq::error on I/O errors and on any malformed content.
-  static file open(const std::string& path) {
-    auto m = mapped_file::open(path);
-    auto bytes = m->bytes();
-    return parse(bytes, std::move(m), path);
-  }
-
-  /// Parses a GGUF image in memory (no copy: `bytes` must outlive the result unless `owner`
-  /// keeps it alive). `name` prefixes error messages.
-  static file parse(std::span<const std::byte> bytes, std::shared_ptr<const void> owner = {},
-                    std::string name = "<memory>") {
-    file f;
-    f.bytes_ = bytes;
-    f.owner_ = std::move(owner);
-    f.name_ = std::move(name);
-    f.parse_all();
-    return f;
-  }
-
-  /// Parses an image it takes ownership of (so that parse(writer.to_bytes()) is safe).
-  static file parse(std::vector<std::byte>&& bytes, std::string name = "<memory>") {
-    auto owned = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
-    const std::span<const std::byte> view(*owned);
-    return parse(view, std::move(owned), std::move(name));
-  }
-
-  const std::string& name() const noexcept { return name_; }
   std::uint32_t file_version() const noexcept { return version_; }
   std::uint32_t alignment() const noexcept { return alignment_; }
   /// File offset of the data section.
   std::uint64_t data_offset() const noexcept { return data_offset_; }
-  std::span<const std::byte> bytes() const noexcept { return bytes_; }
 
   const std::vector<std::pair<std::string, value>>& metadata() const noexcept { return kv_; }
   const value* find(std::string_view key) const noexcept {
@@ -563,9 +537,6 @@ class file {
   void read_kv(io_detail::cursor& c, std::uint64_t index);
   void read_tensor_info(io_detail::cursor& c, std::uint64_t index);
 
-  std::span<const std::byte> bytes_;
-  std::shared_ptr<const void> owner_;
-  std::string name_;
   std::uint32_t version_ = 0;
   std::uint32_t alignment_ = default_alignment;
   std::uint64_t data_offset_ = 0;

@@ -184,5 +184,45 @@ class memory_sink {
   std::vector<std::byte> buf_;
 };
 
+/// What the file parsers (gguf::file, safetensors::file) share: the image bytes, the owner
+/// that keeps them alive (the mapping, or an owned buffer), the name used in error messages,
+/// and the three ways to make one. Derived provides `void parse_all()` (a friend of this base).
+template <class Derived>
+class parsed_image {
+ public:
+  /// Maps and parses `path`. Throws mixq::error on I/O errors and on any malformed content.
+  static Derived open(const std::string& path) {
+    auto m = mapped_file::open(path);
+    auto bytes = m->bytes();
+    return parse(bytes, std::move(m), path);
+  }
+  /// Parses an image in memory (no copy: `bytes` must outlive the result unless `owner` keeps
+  /// it alive). `name` prefixes error messages.
+  static Derived parse(std::span<const std::byte> bytes, std::shared_ptr<const void> owner = {},
+                       std::string name = "<memory>") {
+    Derived f;
+    f.bytes_ = bytes;
+    f.owner_ = std::move(owner);
+    f.name_ = std::move(name);
+    f.parse_all();
+    return f;
+  }
+  /// Parses an image it takes ownership of (so that parse(writer.to_bytes()) is safe).
+  static Derived parse(std::vector<std::byte>&& bytes, std::string name = "<memory>") {
+    auto owned = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
+    const std::span<const std::byte> view(*owned);
+    return parse(view, std::move(owned), std::move(name));
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  /// The whole image.
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+
+ protected:
+  std::span<const std::byte> bytes_;
+  std::shared_ptr<const void> owner_;
+  std::string name_;
+};
+
 }  // namespace io_detail
 MIXQ_END_NAMESPACE

@@ -93,36 +93,12 @@ inline std::uint64_t byte_size(dtype t, std::uint64_t n, std::string_view what) 
 
 /// A safetensors file: the header and the tensor bytes in place (memory-mapped when opened
 /// from a path). Copies share the mapping.
-class file {
+class file : public io_detail::parsed_image<file> {
+  friend class io_detail::parsed_image<file>;
+
  public:
-  static file open(const std::string& path) {
-    auto m = mapped_file::open(path);
-    auto bytes = m->bytes();
-    return parse(bytes, std::move(m), path);
-  }
-  /// Parses a safetensors image in memory (no copy: `bytes` must outlive the result unless
-  /// `owner` keeps it alive). `name` prefixes error messages.
-  static file parse(std::span<const std::byte> bytes, std::shared_ptr<const void> owner = {},
-                    std::string name = "<memory>") {
-    file f;
-    f.bytes_ = bytes;
-    f.owner_ = std::move(owner);
-    f.name_ = std::move(name);
-    f.parse_all();
-    return f;
-  }
-
-  /// Parses an image it takes ownership of (so that parse(writer.to_bytes()) is safe).
-  static file parse(std::vector<std::byte>&& bytes, std::string name = "<memory>") {
-    auto owned = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
-    const std::span<const std::byte> view(*owned);
-    return parse(view, std::move(owned), std::move(name));
-  }
-
-  const std::string& name() const noexcept { return name_; }
   /// File offset of the data buffer (8 + header length).
   std::uint64_t data_offset() const noexcept { return data_offset_; }
-  std::span<const std::byte> bytes() const noexcept { return bytes_; }
 
   /// Tensors in header order.
   const std::vector<tensor_info>& tensors() const noexcept { return tensors_; }
@@ -199,9 +175,6 @@ class file {
   void parse_all();
   void parse_tensor(io_detail::json_reader& j, std::string tensor_name, std::size_t key_pos);
 
-  std::span<const std::byte> bytes_;
-  std::shared_ptr<const void> owner_;
-  std::string name_;
   std::uint64_t data_offset_ = 0;
   std::vector<tensor_info> tensors_;
   std::map<std::string, std::size_t, std::less<>> index_;

@@ -1,0 +1,456 @@
+// Per-arch helpers of the ggml block kernels (kernel/ggml_rows.hpp). Those kernels decode a
+// span of blocks into a common form: int8 codes q_c, and per 16 columns a scale a_j and (affine
+// types) an offset b_j, so that the reference weight is w_c = a_j q_c - b_j. The helpers here
+// work on that form only, so they are shared by all twelve block types:
+//   ggml_dot16<R>     exact path: out_i = sum_j a_ij sum_{c in j} q_ic x_c          (fp32 x)
+//   ggml_dot16_q8<R>  int8 path:  out_i = sum_j a_ij sx_j sum_{c in j} q_ic qx_c   (int8 x)
+//   ggml_dequant16    w_c = a_j q_c - b_j, one rounding: bit-identical to ggml's dequantize_row
+// R rows share the activation loads. n16 (the number of 16-column groups) is even.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../../scheme/ggml.hpp"
+#include "avx2.hpp"
+#include "avx512.hpp"
+#include "generic.hpp"
+
+MIXQ_BEGIN_NAMESPACE
+namespace kernel_detail {
+
+// ---- portable ---------------------------------------------------------------------------
+template <int R>
+inline void ggml_dot16(generic_tag, const std::int8_t* const* q, const float* const* a, const float* x, std::size_t n16,
+                       float* out) noexcept {
+  for (int i = 0; i < R; ++i) {
+    float acc = 0.0f;
+    for (std::size_t j = 0; j < n16; ++j) {
+      float s = 0.0f;
+      for (std::size_t l = 0; l < 16; ++l) s += static_cast<float>(q[i][16 * j + l]) * x[16 * j + l];
+      acc += a[i][j] * s;
+    }
+    out[i] = acc;
+  }
+}
+
+template <int R>
+inline void ggml_dot16_q8(generic_tag, const std::int8_t* const* q, const float* const* a, const float* sx,
+                          const std::int8_t* qx, std::size_t n16, float* out) noexcept {
+  for (int i = 0; i < R; ++i) {
+    float acc = 0.0f;
+    for (std::size_t j = 0; j < n16; ++j) {
+      std::int32_t s = 0;
+      for (std::size_t l = 0; l < 16; ++l) s += static_cast<std::int32_t>(q[i][16 * j + l]) * qx[16 * j + l];
+      acc += (a[i][j] * sx[j]) * static_cast<float>(s);
+    }
+    out[i] = acc;
+  }
+}
+
+/// b == nullptr: w = a q (symmetric types).
+inline void ggml_dequant16(generic_tag, const std::int8_t* q, const float* a, const float* b, std::size_t n16,
+                           float* out) noexcept {
+  for (std::size_t j = 0; j < n16; ++j) {
+    const float aj = a[j];
+    if (b != nullptr) {
+      const float bj = b[j];
+      for (std::size_t l = 0; l < 16; ++l) out[16 * j + l] = aj * static_cast<float>(q[16 * j + l]) - bj;
+    } else {
+      for (std::size_t l = 0; l < 16; ++l) out[16 * j + l] = aj * static_cast<float>(q[16 * j + l]);
+    }
+  }
+}
+
+// ---- AVX2 + FMA ---------------------------------------------------------------------------
+#if MIXQ_KERNEL_HAS_AVX2
+namespace avx2 {
+inline __m256 load8_i8_ps(const std::int8_t* p) noexcept {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+}  // namespace avx2
+
+template <int R>
+inline void ggml_dot16(avx2_tag, const std::int8_t* const* q, const float* const* a, const float* x, std::size_t n16,
+                       float* out) noexcept {
+  __m256 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (std::size_t j = 0; j < n16; ++j) {
+    const __m256 x0 = _mm256_loadu_ps(x + 16 * j), x1 = _mm256_loadu_ps(x + 16 * j + 8);
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m256 s = _mm256_broadcast_ss(a[i] + j);  // a q is exact: the products are the reference weights
+      acc[i][0] = _mm256_fmadd_ps(_mm256_mul_ps(avx2::load8_i8_ps(q[i] + 16 * j), s), x0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(_mm256_mul_ps(avx2::load8_i8_ps(q[i] + 16 * j + 8), s), x1, acc[i][1]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = avx2::hsum(_mm256_add_ps(acc[i][0], acc[i][1]));
+}
+
+/// |q| * sign(qx, q) with maddubs: pairs are at most 2 * 128 * 127 < 2^15, so nothing saturates.
+template <int R>
+inline void ggml_dot16_q8(avx2_tag, const std::int8_t* const* q, const float* const* a, const float* sx,
+                          const std::int8_t* qx, std::size_t n16, float* out) noexcept {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i lane2 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+  __m256 acc[R];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  for (std::size_t j = 0; j < n16; j += 2) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + 16 * j));
+    const __m128 s2 = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sx + j)));
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[i] + 16 * j));
+      const __m256i d = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xq, w)), ones);
+      const __m128 c = _mm_mul_ps(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a[i] + j))), s2);
+      const __m256 sc = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(c), lane2);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), sc, acc[i]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = avx2::hsum(acc[i]);
+}
+
+inline void ggml_dequant16(avx2_tag, const std::int8_t* q, const float* a, const float* b, std::size_t n16,
+                           float* out) noexcept {
+  for (std::size_t j = 0; j < n16; ++j) {
+    const __m256 s = _mm256_set1_ps(a[j]);
+    const __m256 q0 = avx2::load8_i8_ps(q + 16 * j), q1 = avx2::load8_i8_ps(q + 16 * j + 8);
+    if (b != nullptr) {  // a q is exact, so the fused a q - b rounds once, like the reference
+      const __m256 o = _mm256_set1_ps(b[j]);
+      _mm256_storeu_ps(out + 16 * j, _mm256_fmsub_ps(q0, s, o));
+      _mm256_storeu_ps(out + 16 * j + 8, _mm256_fmsub_ps(q1, s, o));
+    } else {
+      _mm256_storeu_ps(out + 16 * j, _mm256_mul_ps(q0, s));
+      _mm256_storeu_ps(out + 16 * j + 8, _mm256_mul_ps(q1, s));
+    }
+  }
+}
+
+// Block decoders with 128/256-bit integer ops (used by the AVX2 and the AVX-512 paths): a block
+// into the common form (q, a, b) of ggml_rows.hpp, identical to the portable decoders there.
+// `available` is false for types without one (the portable decoder runs).
+namespace avx2 {
+inline float half(const std::uint8_t* p) noexcept {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+#if defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return scale_decoder<fp16>::one(h);
+#endif
+}
+/// out[j] = d * float(byte j) for 16 bytes (unsigned or signed), the reference's one product.
+template <bool Signed>
+inline void scaled16(__m128i v, float d, float* out) noexcept {
+  const __m256 dv = _mm256_set1_ps(d);
+  const __m128i v1 = _mm_unpackhi_epi64(v, v);
+  const __m256i i0 = Signed ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+  const __m256i i1 = Signed ? _mm256_cvtepi8_epi32(v1) : _mm256_cvtepu8_epi32(v1);
+  _mm256_storeu_ps(out, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(i0)));
+  _mm256_storeu_ps(out + 8, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(i1)));
+}
+/// 16 bytes -> low nibbles (values 0..15) and high nibbles (16..31 of a 32-value block).
+inline void nibbles16(const std::uint8_t* p, __m128i& lo, __m128i& hi) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), m4 = _mm_set1_epi8(0x0f);
+  lo = _mm_and_si128(v, m4);
+  hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+}
+/// Bit j of m (j < 16) -> 0x10 in byte j.
+inline __m128i bits16_to_0x10(std::uint32_t m) noexcept {
+  const __m128i sel = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  const __m128i b = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(m)),
+                                     _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(b, sel), sel), _mm_set1_epi8(0x10));
+}
+/// Bit k of every byte moved to bit 4 (0x10), other bits cleared.
+inline __m256i bit_to_0x10(__m256i v, int k) noexcept {
+  const __m256i t = k <= 4 ? _mm256_sll_epi16(v, _mm_cvtsi32_si128(4 - k)) : _mm256_srl_epi16(v, _mm_cvtsi32_si128(k - 4));
+  return _mm256_and_si256(t, _mm256_set1_epi8(0x10));
+}
+inline void store32(std::int8_t* q, __m256i v) noexcept { _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v); }
+inline void store16(std::int8_t* q, __m128i v) noexcept { _mm_storeu_si128(reinterpret_cast<__m128i*>(q), v); }
+inline __m256i load32(const std::uint8_t* p) noexcept { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+/// The 2-bit fields of Q2_K / Q3_K (64 bytes): column 128 h + 32 g + l is bits 2g of byte 32 h + l.
+inline void k_2bit(const std::uint8_t* qs, std::int8_t* q) noexcept {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i v = load32(qs + 32 * h);
+    store32(q + 128 * h, _mm256_and_si256(v, m3));
+    store32(q + 128 * h + 32, _mm256_and_si256(_mm256_srli_epi16(v, 2), m3));
+    store32(q + 128 * h + 64, _mm256_and_si256(_mm256_srli_epi16(v, 4), m3));
+    store32(q + 128 * h + 96, _mm256_and_si256(_mm256_srli_epi16(v, 6), m3));
+  }
+}
+/// Q4_K / Q5_K: the 8 six-bit scales and mins, each repeated for its two 16-column groups.
+inline void k4_scales(const std::uint8_t* in, float* a, float* b) noexcept {
+  std::uint32_t u[3];
+  std::memcpy(u, in + 4, 12);
+  const std::uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+  const std::uint64_t sc = (u[0] & m6) | (static_cast<std::uint64_t>((u[2] & m4) | (((u[0] >> 6) & m2) << 4)) << 32);
+  const std::uint64_t mn = (u[1] & m6) | (static_cast<std::uint64_t>(((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4)) << 32);
+  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  scaled16<false>(_mm_shuffle_epi8(_mm_cvtsi64_si128(static_cast<long long>(sc)), dup), half(in), a);
+  scaled16<false>(_mm_shuffle_epi8(_mm_cvtsi64_si128(static_cast<long long>(mn)), dup), half(in + 2), b);
+}
+}  // namespace avx2
+
+template <class T>
+struct ggml_decoder_avx2 {
+  static constexpr bool available = false;
+};
+
+template <>
+struct ggml_decoder_avx2<ggml::q4_0> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    __m128i lo, hi;
+    avx2::nibbles16(in + 2, lo, hi);
+    const __m128i e = _mm_set1_epi8(8);
+    avx2::store16(q, _mm_sub_epi8(lo, e));
+    avx2::store16(q + 16, _mm_sub_epi8(hi, e));
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q4_1> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    b[0] = b[1] = -avx2::half(in + 2);
+    __m128i lo, hi;
+    avx2::nibbles16(in + 4, lo, hi);
+    avx2::store16(q, lo);
+    avx2::store16(q + 16, hi);
+  }
+};
+template <int Off>
+struct ggml_decoder_avx2_q5 {
+  static void codes(const std::uint8_t* qh4, const std::uint8_t* qs, std::int8_t* q) noexcept {
+    std::uint32_t qh;
+    std::memcpy(&qh, qh4, 4);
+    __m128i lo, hi;
+    avx2::nibbles16(qs, lo, hi);
+    const __m128i e = _mm_set1_epi8(Off);
+    avx2::store16(q, _mm_sub_epi8(_mm_or_si128(lo, avx2::bits16_to_0x10(qh & 0xffffu)), e));
+    avx2::store16(q + 16, _mm_sub_epi8(_mm_or_si128(hi, avx2::bits16_to_0x10(qh >> 16)), e));
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q5_0> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    ggml_decoder_avx2_q5<16>::codes(in + 2, in + 6, q);
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q5_1> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    b[0] = b[1] = -avx2::half(in + 2);
+    ggml_decoder_avx2_q5<0>::codes(in + 4, in + 8, q);
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q8_0> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    avx2::store32(q, avx2::load32(in + 2));
+  }
+};
+/// 16-entry int8 codebooks (iq4_nl, mxfp4) through pshufb.
+template <class T>
+struct ggml_decoder_avx2_lut {
+  static void codes(const std::uint8_t* qs, const std::int8_t* levels, std::int8_t* q) noexcept {
+    const __m128i lut = _mm_loadu_si128(reinterpret_cast<const __m128i*>(levels));
+    __m128i lo, hi;
+    avx2::nibbles16(qs, lo, hi);
+    avx2::store16(q, _mm_shuffle_epi8(lut, lo));
+    avx2::store16(q + 16, _mm_shuffle_epi8(lut, hi));
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::iq4_nl> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = avx2::half(in);
+    ggml_decoder_avx2_lut<ggml::iq4_nl>::codes(in + 2, ggml::iq4_nl_levels.data(), q);
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::mxfp4> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml::detail::e8m0_half(in[0]);
+    ggml_decoder_avx2_lut<ggml::mxfp4>::codes(in + 1, ggml::detail::mxfp4_levels, q);
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q2_k> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in)), m4 = _mm_set1_epi8(0x0f);
+    avx2::scaled16<false>(_mm_and_si128(sc, m4), avx2::half(in + 80), a);
+    avx2::scaled16<false>(_mm_and_si128(_mm_srli_epi16(sc, 4), m4), avx2::half(in + 82), b);
+    avx2::k_2bit(in + 16, q);
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q3_k> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    // 6-bit sub-scales: low nibbles from bytes 96..103, two high bits from bytes 104..107
+    const std::uint8_t* sc = in + 96;
+    const __m128i s8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)), m4 = _mm_set1_epi8(0x0f);
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(s8, m4), _mm_and_si128(_mm_srli_epi16(s8, 4), m4));
+    std::uint32_t h;
+    std::memcpy(&h, sc + 8, 4);
+    const std::uint32_t m2 = 0x03030303u;
+    const __m128i high = _mm_setr_epi32(static_cast<int>(h & m2), static_cast<int>((h >> 2) & m2),
+                                        static_cast<int>((h >> 4) & m2), static_cast<int>((h >> 6) & m2));
+    const __m128i s = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+    avx2::scaled16<true>(s, avx2::half(in + 108), a);
+    avx2::k_2bit(in + 32, q);
+    const __m256i hm = avx2::load32(in), four = _mm256_set1_epi8(4), zero = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {  // high bit clear: code - 4
+      const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << g));
+      const __m256i clear = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), zero);
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * g));
+      avx2::store32(q + 32 * g, _mm256_sub_epi8(v, _mm256_and_si256(clear, four)));
+    }
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q4_k> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    avx2::k4_scales(in, a, b);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = avx2::load32(in + 16 + 32 * c);
+      avx2::store32(q + 64 * c, _mm256_and_si256(v, m4));
+      avx2::store32(q + 64 * c + 32, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q5_k> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    avx2::k4_scales(in, a, b);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), qh = avx2::load32(in + 16);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = avx2::load32(in + 48 + 32 * c);
+      avx2::store32(q + 64 * c, _mm256_or_si256(_mm256_and_si256(v, m4), avx2::bit_to_0x10(qh, 2 * c)));
+      avx2::store32(q + 64 * c + 32,
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), avx2::bit_to_0x10(qh, 2 * c + 1)));
+    }
+  }
+};
+template <>
+struct ggml_decoder_avx2<ggml::q6_k> {
+  static constexpr bool available = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    avx2::scaled16<true>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 192)), avx2::half(in + 208), a);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(0x30), e = _mm256_set1_epi8(32);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i l0 = avx2::load32(in + 64 * h), l1 = avx2::load32(in + 64 * h + 32);
+      const __m256i qh = avx2::load32(in + 128 + 32 * h);
+      std::int8_t* o = q + 128 * h;
+      avx2::store32(o, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m3)), e));
+      avx2::store32(o + 32, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m3)), e));
+      avx2::store32(o + 64, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m3)), e));
+      avx2::store32(o + 96, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m3)), e));
+    }
+  }
+};
+#endif  // MIXQ_KERNEL_HAS_AVX2
+
+// ---- AVX-512 --------------------------------------------------------------------------------
+#if MIXQ_KERNEL_HAS_AVX512
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+namespace avx512 {
+inline __m512 load16_i8_ps(const std::int8_t* p) noexcept {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+/// Sum of |w| * (qx with the sign of w) over each 4 bytes: the int8 dot product w . qx per lane.
+inline __m512i dot_s8s8(__m512i w, __m512i xq) noexcept {
+  const __m512i aw = _mm512_abs_epi8(w);
+  const __m512i sx = _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(w), _mm512_setzero_si512(), xq);
+#if MIXQ_KERNEL_HAS_VNNI512
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx);
+#else
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sx), _mm512_set1_epi16(1));  // |pair| <= 32512: exact
+#endif
+}
+}  // namespace avx512
+
+template <int R>
+inline void ggml_dot16(avx512_tag, const std::int8_t* const* q, const float* const* a, const float* x, std::size_t n16,
+                       float* out) noexcept {
+  __m512 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (std::size_t j = 0; j < n16; j += 2) {
+    const __m512 x0 = _mm512_loadu_ps(x + 16 * j), x1 = _mm512_loadu_ps(x + 16 * j + 16);
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      // a q is exact: the products are the reference weights
+      const __m512 w0 = _mm512_mul_ps(avx512::load16_i8_ps(q[i] + 16 * j), _mm512_set1_ps(a[i][j]));
+      const __m512 w1 = _mm512_mul_ps(avx512::load16_i8_ps(q[i] + 16 * j + 16), _mm512_set1_ps(a[i][j + 1]));
+      acc[i][0] = _mm512_fmadd_ps(w0, x0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(w1, x1, acc[i][1]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = avx512::hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+
+template <int R>
+inline void ggml_dot16_q8(avx512_tag, const std::int8_t* const* q, const float* const* a, const float* sx,
+                          const std::int8_t* qx, std::size_t n16, float* out) noexcept {
+  const __m512i lane4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  __m512 acc[R];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  std::size_t j = 0;
+  for (; j + 4 <= n16; j += 4) {
+    const __m512i xq = _mm512_loadu_si512(qx + 16 * j);
+    const __m128 s4 = _mm_loadu_ps(sx + j);
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m512i d = avx512::dot_s8s8(_mm512_loadu_si512(q[i] + 16 * j), xq);
+      const __m512 sc = _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(_mm_mul_ps(_mm_loadu_ps(a[i] + j), s4)));
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[i]);
+    }
+  }
+  if (j < n16) {  // two groups (32 columns) left
+    const __mmask64 kb = avx512::tail64(32);
+    const __m512i xq = _mm512_maskz_loadu_epi8(kb, qx + 16 * j);
+    const __m128 s4 = _mm_maskz_loadu_ps(0x3, sx + j);
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m512i d = avx512::dot_s8s8(_mm512_maskz_loadu_epi8(kb, q[i] + 16 * j), xq);
+      const __m512 sc =
+          _mm512_permutexvar_ps(lane4, _mm512_castps128_ps512(_mm_mul_ps(_mm_maskz_loadu_ps(0x3, a[i] + j), s4)));
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[i]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = avx512::hsum(acc[i]);
+}
+
+inline void ggml_dequant16(avx512_tag, const std::int8_t* q, const float* a, const float* b, std::size_t n16,
+                           float* out) noexcept {
+  if (b != nullptr) {  // a q is exact, so the fused a q - b rounds once, like the reference
+    for (std::size_t j = 0; j < n16; ++j)
+      _mm512_storeu_ps(out + 16 * j,
+                       _mm512_fmsub_ps(avx512::load16_i8_ps(q + 16 * j), _mm512_set1_ps(a[j]), _mm512_set1_ps(b[j])));
+  } else {
+    for (std::size_t j = 0; j < n16; ++j)
+      _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(avx512::load16_i8_ps(q + 16 * j), _mm512_set1_ps(a[j])));
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // MIXQ_KERNEL_HAS_AVX512
+
+}  // namespace kernel_detail
+MIXQ_END_NAMESPACE

@@ -1,0 +1,612 @@
+// Kernels on rows of ggml blocks, as llama.cpp stores a weight tensor: `rows` rows of
+// ggml::row_size<T>(cols) bytes each, row-major, no padding (T one of mixq::ggml::q4_0, q4_1,
+// q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, mxfp4).
+//
+// API (namespace mixq; m is a ggml_matrix_view<T>{data, rows, cols}):
+//   dequantize(m, out, r0, r1)          rows [r0, r1) to fp32 (row r0 first), bit-identical to
+//                                       ggml::dequantize_row<T> (the scalar reference)
+//   gemv(m, x, y, r0, r1)               y[r] = sum_c W[r][c] x[c], exact path (fp32 activations)
+//   gemm(m, X, N, ldx, Y, ldy, r0, r1)  Y[n][r] = sum_c X[n][c] W[r][c], exact path
+//   gemv_q8 / gemm_q8 (same arguments)  fast path: activations rounded to int8 per block of 32
+//                                       columns (scale amax / 127, ties to even), the ggml q8_0
+//                                       way, and multiplied in exact integer arithmetic
+//   ggml_supports_q8<T>                 true for every type above (all have integer codes)
+// Overloads without r0, r1 do all rows. Row ranges split work over an engine's pool; a row's
+// result does not depend on the range it is computed in. Checks at the boundary (mixq::error):
+// null data / x / y / X / Y, cols not a multiple of T::block_elems, a row range outside
+// [0, rows), ldx < cols, ldy < rows. Nothing is checked inside the loops.
+// Runtime dispatch: MIXQ_DEFINE_GGML_KERNELS(mixq::ggml::q4_k) in a per-ISA TU defines
+// mixq::dispatch::get_kernels<mixq::ggml::q4_k, isa>(), the usual kernels<T> table whose
+// (data, rows, cols) is the ggml tensor (see dispatch.hpp).
+//
+// How: every block type decodes a span of its blocks into one common form, int8 codes q_c and
+// per 16 columns a scale a_j = d * sub-scale and, for the affine types (q4_1, q5_1, q2_k, q4_k,
+// q5_k), an offset b_j = -m or dmin * sub-min, with the reference weight w_c = a_j q_c - b_j
+// (a_j q_c is exact in fp32, so the SIMD dequantizer's fused a q - b is bit-identical). The
+// per-arch helpers (arch/ggml.hpp) then run on that form: R = 4 rows share each activation
+// load; the offsets are applied once per row through sum_j b_j sum_{c in j} x_c, with the
+// 16-column sums of x computed once per call; the int8 path multiplies |q| by the activation
+// codes with q's sign (vpdpbusd with VNNI, vpmaddubsw otherwise). GEMM (exact, N > 1)
+// dequantizes tiles and reuses the fp32 panel micro-kernel of gemm.hpp.
+//
+// Error bounds (u = 2^-24, A_c = |a_j q_c| + |b_j| the magnitude of the weight's two parts,
+// derived from the accumulation depth of the kernels; tested in tests/kernel/test_ggml_kernels):
+//   exact  |y - sum_c w_c x_c| <= (K/16 + 20) u sum_c A_c |x_c| + (2K + sum|x|) 2^-149
+//   q8     |y - sum_c w_c x_c| <= sum_b (sx_b/2 + 4 u amax_b) sum_{c in b} |a q_c|
+//                                 + (K/16 + 20) u sum_c A_c (|x_c| + sx_b) + (2K + sum|x|) 2^-149
+// with b the 32-column activation blocks, amax_b = max |x| in b and sx_b = amax_b / 127.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <type_traits>
+
+#include "../scheme/ggml.hpp"
+#include "arch/ggml.hpp"
+#include "check.hpp"
+#include "dispatch.hpp"
+#include "gemm.hpp"
+#include "isa.hpp"
+
+MIXQ_BEGIN_NAMESPACE
+
+/// A non-owning view of a ggml tensor: rows x cols values of block type T, row r at
+/// data + r * ggml::row_size<T>(cols) (cols a multiple of T::block_elems).
+template <class T>
+struct ggml_matrix_view {
+  const void* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+
+  std::size_t row_bytes() const noexcept { return cols / T::block_elems * T::block_bytes; }
+  std::size_t bytes() const noexcept { return rows * row_bytes(); }
+  const std::uint8_t* row(std::size_t r) const noexcept { return static_cast<const std::uint8_t*>(data) + r * row_bytes(); }
+};
+
+namespace kernel_detail {
+
+inline float ggml_half(const std::uint8_t* p) noexcept {
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);  // little-endian hosts
+#if MIXQ_KERNEL_HAS_AVX2 && defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return scale_decoder<fp16>::one(h);
+#endif
+}
+
+/// Decoders: one block at blk into q[block_elems], a[block_elems / 16] and (affine types)
+/// b[block_elems / 16], with w = a q - b equal to ggml::dequantize_row's value, bit for bit.
+template <class T>
+struct ggml_decoder;
+
+template <>
+struct ggml_decoder<ggml::q4_0> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    for (int j = 0; j < 16; ++j) {
+      q[j] = static_cast<std::int8_t>((in[2 + j] & 0x0f) - 8);
+      q[j + 16] = static_cast<std::int8_t>((in[2 + j] >> 4) - 8);
+    }
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q4_1> {
+  static constexpr bool affine = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    b[0] = b[1] = -ggml_half(in + 2);  // q d + m = q d - (-m)
+    for (int j = 0; j < 16; ++j) {
+      q[j] = static_cast<std::int8_t>(in[4 + j] & 0x0f);
+      q[j + 16] = static_cast<std::int8_t>(in[4 + j] >> 4);
+    }
+  }
+};
+
+template <int Off>
+inline void ggml_q5_codes(const std::uint8_t* qh4, const std::uint8_t* qs, std::int8_t* q) noexcept {
+  std::uint32_t qh;
+  std::memcpy(&qh, qh4, 4);
+  for (int j = 0; j < 16; ++j) {
+    q[j] = static_cast<std::int8_t>(((qs[j] & 0x0f) | (((qh >> j) & 1u) << 4)) - Off);
+    q[j + 16] = static_cast<std::int8_t>(((qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - Off);
+  }
+}
+
+template <>
+struct ggml_decoder<ggml::q5_0> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    ggml_q5_codes<16>(in + 2, in + 6, q);
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q5_1> {
+  static constexpr bool affine = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    b[0] = b[1] = -ggml_half(in + 2);
+    ggml_q5_codes<0>(in + 4, in + 8, q);
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q8_0> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    std::memcpy(q, in + 2, 32);
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::iq4_nl> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml_half(in);
+    for (int j = 0; j < 16; ++j) {
+      q[j] = ggml::iq4_nl_levels[in[2 + j] & 0x0f];
+      q[j + 16] = ggml::iq4_nl_levels[in[2 + j] >> 4];
+    }
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::mxfp4> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    a[0] = a[1] = ggml::detail::e8m0_half(in[0]);
+    for (int j = 0; j < 16; ++j) {
+      q[j] = ggml::detail::mxfp4_levels[in[1 + j] & 0x0f];
+      q[j + 16] = ggml::detail::mxfp4_levels[in[1 + j] >> 4];
+    }
+  }
+};
+
+/// The 2-bit fields of Q2_K / Q3_K: column 128 h + 32 g + l is bits 2g of byte 32 h + l.
+inline void ggml_k_2bit(const std::uint8_t* qs, std::int8_t* q) noexcept {
+  for (int h = 0; h < 2; ++h)
+    for (int g = 0; g < 4; ++g)
+      for (int l = 0; l < 32; ++l) q[128 * h + 32 * g + l] = static_cast<std::int8_t>((qs[32 * h + l] >> (2 * g)) & 3);
+}
+
+template <>
+struct ggml_decoder<ggml::q2_k> {
+  static constexpr bool affine = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    const float d = ggml_half(in + 80), dmin = ggml_half(in + 82);
+    for (int j = 0; j < 16; ++j) {
+      a[j] = d * static_cast<float>(in[j] & 0x0f);
+      b[j] = dmin * static_cast<float>(in[j] >> 4);
+    }
+    ggml_k_2bit(in + 16, q);
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q3_k> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    const float d = ggml_half(in + 108);
+    const std::uint8_t* sc = in + 96;
+    for (int j = 0; j < 16; ++j) {
+      const int low = j < 8 ? (sc[j] & 0x0f) : (sc[j - 8] >> 4);
+      a[j] = d * static_cast<float>((low | (((sc[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
+    }
+    ggml_k_2bit(in + 32, q);
+    for (int g = 0; g < 8; ++g)  // high bit clear: code - 4
+      for (int l = 0; l < 32; ++l)
+        q[32 * g + l] = static_cast<std::int8_t>(q[32 * g + l] - (((in[l] >> g) & 1) ? 0 : 4));
+  }
+};
+
+/// Q4_K / Q5_K: scales and mins of the 8 sub-blocks of 32, each repeated for its two groups of 16.
+inline void ggml_k4_scales(const std::uint8_t* in, float* a, float* b) noexcept {
+  const float d = ggml_half(in), dmin = ggml_half(in + 2);
+  for (int j = 0; j < 8; ++j) {
+    int sc = 0, m = 0;
+    ggml::detail::get_scale_min_k4(j, in + 4, sc, m);
+    a[2 * j] = a[2 * j + 1] = d * static_cast<float>(sc);
+    b[2 * j] = b[2 * j + 1] = dmin * static_cast<float>(m);
+  }
+}
+
+template <>
+struct ggml_decoder<ggml::q4_k> {
+  static constexpr bool affine = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    ggml_k4_scales(in, a, b);
+    const std::uint8_t* qs = in + 16;
+    for (int c = 0; c < 4; ++c)
+      for (int l = 0; l < 32; ++l) {
+        q[64 * c + l] = static_cast<std::int8_t>(qs[32 * c + l] & 0x0f);
+        q[64 * c + 32 + l] = static_cast<std::int8_t>(qs[32 * c + l] >> 4);
+      }
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q5_k> {
+  static constexpr bool affine = true;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
+    ggml_k4_scales(in, a, b);
+    const std::uint8_t* qh = in + 16;
+    const std::uint8_t* qs = in + 48;
+    for (int c = 0; c < 4; ++c)
+      for (int l = 0; l < 32; ++l) {
+        q[64 * c + l] = static_cast<std::int8_t>((qs[32 * c + l] & 0x0f) | (((qh[l] >> (2 * c)) & 1) << 4));
+        q[64 * c + 32 + l] = static_cast<std::int8_t>((qs[32 * c + l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4));
+      }
+  }
+};
+
+template <>
+struct ggml_decoder<ggml::q6_k> {
+  static constexpr bool affine = false;
+  static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
+    const float d = ggml_half(in + 208);
+    for (int j = 0; j < 16; ++j) a[j] = d * static_cast<float>(static_cast<std::int8_t>(in[192 + j]));
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = in + 64 * h;
+      const std::uint8_t* qh = in + 128 + 32 * h;
+      for (int l = 0; l < 32; ++l) {
+        q[128 * h + l] = static_cast<std::int8_t>(((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) - 32);
+        q[128 * h + 32 + l] = static_cast<std::int8_t>(((ql[32 + l] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
+        q[128 * h + 64 + l] = static_cast<std::int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+        q[128 * h + 96 + l] = static_cast<std::int8_t>(((ql[32 + l] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      }
+    }
+  }
+};
+
+template <class T>
+concept ggml_block_type = requires(const std::uint8_t* in, std::int8_t* q, float* a) {
+  { T::block_elems } -> std::convertible_to<std::size_t>;
+  { T::block_bytes } -> std::convertible_to<std::size_t>;
+  ggml_decoder<T>::decode(in, q, a, a);
+};
+
+/// Columns [c0, c0 + n) of a row (both multiples of the block size) into the common form: the
+/// SIMD decoder of arch/ggml.hpp where there is one, else the portable one.
+template <class T, class Tag>
+inline void ggml_decode_span(Tag, const std::uint8_t* row, std::size_t c0, std::size_t n, std::int8_t* q, float* a,
+                             float* b) noexcept {
+  constexpr std::size_t BE = T::block_elems, BB = T::block_bytes;
+  const std::uint8_t* p = row + c0 / BE * BB;
+  const std::size_t nb = n / BE;
+#if MIXQ_KERNEL_HAS_AVX2
+  if constexpr (std::is_base_of_v<avx2_tag, Tag> && ggml_decoder_avx2<T>::available) {
+    for (std::size_t k = 0; k < nb; ++k) ggml_decoder_avx2<T>::decode(p + k * BB, q + k * BE, a + k * BE / 16, b + k * BE / 16);
+    return;
+  }
+#endif
+  for (std::size_t k = 0; k < nb; ++k) ggml_decoder<T>::decode(p + k * BB, q + k * BE, a + k * BE / 16, b + k * BE / 16);
+}
+
+/// xs[j] = sum of x[16 j .. 16 j + 15] (fp32, in order): the offsets' share of a dot product.
+inline void ggml_sums16(const float* x, std::size_t n16, float* xs) noexcept {
+  for (std::size_t j = 0; j < n16; ++j) {
+    float s = 0.0f;
+    for (std::size_t l = 0; l < 16; ++l) s += x[16 * j + l];
+    xs[j] = s;
+  }
+}
+
+inline constexpr std::size_t ggml_chunk = 1024;  // columns decoded at a time (a multiple of 256)
+
+// Scratch slots: 0 codes, 1 scales, 2 offsets, 3 column sums of x, 4 activation scales per 16,
+// 5 int8 activations (quantize_rows_q8), 6 dequantized rows / partial sums, 7 GEMM panels.
+
+/// R rows against V activation vectors, chunk by chunk: decodes each chunk of the R rows once,
+/// then prod(qp, ap, c0, n, v, part) sets part[i] = row i's product with vector v over the
+/// chunk's columns [c0, c0 + n). Writes acc[v * R + i] = sum of the parts - sum_j b_ij xs_vj
+/// (xs: 16-column sums of vector v at xs + v * ldxs; affine types only). acc: 2 R V floats.
+template <class T, int R, class Tag, class Prod>
+inline void ggml_rows_block(Tag t, const ggml_matrix_view<T>& m, std::size_t r, std::size_t V, const float* xs,
+                            std::size_t ldxs, float* acc, Prod&& prod) {
+  const std::size_t K = m.cols, chunk = min_sz(K, ggml_chunk);
+  std::int8_t* q = scratch_as<std::int8_t>(0, R * chunk);
+  float* a = scratch_as<float>(1, R * chunk / 16);
+  float* b = scratch_as<float>(2, R * chunk / 16);
+  float* off = acc + R * V;
+  const std::int8_t* qp[R];
+  const float* ap[R];
+  for (std::size_t i = 0; i < 2 * R * V; ++i) acc[i] = 0.0f;
+  for (std::size_t c0 = 0; c0 < K; c0 += chunk) {
+    const std::size_t n = min_sz(chunk, K - c0);
+    for (int i = 0; i < R; ++i) {
+      const std::size_t o = static_cast<std::size_t>(i) * chunk;
+      qp[i] = q + o;
+      ap[i] = a + o / 16;
+      ggml_decode_span<T>(t, m.row(r + static_cast<std::size_t>(i)), c0, n, q + o, a + o / 16, b + o / 16);
+    }
+    for (std::size_t v = 0; v < V; ++v) {
+      float part[R];
+      prod(qp, ap, c0, n, v, part);
+      for (int i = 0; i < R; ++i) acc[v * R + static_cast<std::size_t>(i)] += part[i];
+      if constexpr (ggml_decoder<T>::affine)
+        for (int i = 0; i < R; ++i)
+          off[v * R + static_cast<std::size_t>(i)] +=
+              dot(t, b + static_cast<std::size_t>(i) * chunk / 16, xs + v * ldxs + c0 / 16, n / 16);
+    }
+  }
+  if constexpr (ggml_decoder<T>::affine)
+    for (std::size_t i = 0; i < R * V; ++i) acc[i] -= off[i];
+  (void)xs, (void)ldxs, (void)t;
+}
+
+/// Every row of [r0, r1) through ggml_rows_block, 4 rows at a time; y(v, r) receives the result.
+template <class T, class Tag, class Dot, class Out>
+inline void ggml_each_rows(Tag t, const ggml_matrix_view<T>& m, std::size_t r0, std::size_t r1, std::size_t V,
+                           const float* xs, std::size_t ldxs, Dot&& dotf, Out&& out) {
+  float* acc = scratch_as<float>(6, 2 * 4 * V);
+  std::size_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    ggml_rows_block<T, 4>(t, m, r, V, xs, ldxs, acc, [&](const std::int8_t* const* qp, const float* const* ap,
+                                                        std::size_t c0, std::size_t n, std::size_t v, float* part) {
+      dotf(std::integral_constant<int, 4>{}, qp, ap, c0, n, v, part);
+    });
+    for (std::size_t v = 0; v < V; ++v)
+      for (std::size_t i = 0; i < 4; ++i) out(v, r + i, acc[v * 4 + i]);
+  }
+  for (; r < r1; ++r) {
+    ggml_rows_block<T, 1>(t, m, r, V, xs, ldxs, acc, [&](const std::int8_t* const* qp, const float* const* ap,
+                                                        std::size_t c0, std::size_t n, std::size_t v, float* part) {
+      dotf(std::integral_constant<int, 1>{}, qp, ap, c0, n, v, part);
+    });
+    for (std::size_t v = 0; v < V; ++v) out(v, r, acc[v]);
+  }
+}
+
+/// 16-column sums of N vectors (affine types only; else nothing): xs + n * (K / 16).
+template <class T>
+inline const float* ggml_vector_sums(const float* X, std::size_t N, std::size_t ldx, std::size_t K) {
+  if constexpr (!ggml_decoder<T>::affine) {
+    (void)X, (void)N, (void)ldx, (void)K;
+    return nullptr;
+  } else {
+    float* xs = scratch_as<float>(3, N * (K / 16));
+    for (std::size_t n = 0; n < N; ++n) ggml_sums16(X + n * ldx, K / 16, xs + n * (K / 16));
+    return xs;
+  }
+}
+
+template <class T, class Tag>
+inline void ggml_gemv_rows(Tag t, const ggml_matrix_view<T>& m, const float* x, float* y, std::size_t r0, std::size_t r1) {
+  const std::size_t K = m.cols;
+  const float* xs = ggml_vector_sums<T>(x, 1, K, K);
+  ggml_each_rows<T>(
+      t, m, r0, r1, 1, xs, K / 16,
+      [&](auto Rc, const std::int8_t* const* qp, const float* const* ap, std::size_t c0, std::size_t n, std::size_t,
+          float* part) { ggml_dot16<decltype(Rc)::value>(t, qp, ap, x + c0, n / 16, part); },
+      [&](std::size_t, std::size_t r, float v) { y[r] = v; });
+}
+
+template <class T, class Tag>
+inline void ggml_gemm_q8_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx,
+                              float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+  const std::size_t K = m.cols, n16 = K / 16;
+  const float* xs = ggml_vector_sums<T>(X, N, ldx, K);
+  const q8_rows qa = quantize_rows_q8(t, X, N, ldx, K, 32, 5);
+  float* sx = scratch_as<float>(4, N * n16);  // activation scale of each 16 columns
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t j = 0; j < n16; ++j) sx[n * n16 + j] = qa.scale[n * qa.nb + j / 2];
+  ggml_each_rows<T>(
+      t, m, r0, r1, N, xs, n16,
+      [&](auto Rc, const std::int8_t* const* qp, const float* const* ap, std::size_t c0, std::size_t n, std::size_t v,
+          float* part) {
+        ggml_dot16_q8<decltype(Rc)::value>(t, qp, ap, sx + v * n16 + c0 / 16, qa.q + v * qa.ldq + c0, n / 16, part);
+      },
+      [&](std::size_t v, std::size_t r, float val) { Y[v * ldy + r] = val; });
+}
+
+template <class T, class Tag>
+inline void ggml_dequantize_rows(Tag t, const ggml_matrix_view<T>& m, float* out, std::size_t r0, std::size_t r1) {
+  const std::size_t K = m.cols, chunk = min_sz(K, ggml_chunk);
+  std::int8_t* q = scratch_as<std::int8_t>(0, chunk);
+  float* a = scratch_as<float>(1, chunk / 16);
+  float* b = scratch_as<float>(2, chunk / 16);
+  for (std::size_t r = r0; r < r1; ++r)
+    for (std::size_t c0 = 0; c0 < K; c0 += chunk) {
+      const std::size_t n = min_sz(chunk, K - c0);
+      ggml_decode_span<T>(t, m.row(r), c0, n, q, a, b);
+      ggml_dequant16(t, q, a, ggml_decoder<T>::affine ? b : nullptr, n / 16, out + (r - r0) * K + c0);
+    }
+}
+
+/// Exact GEMM, N > 1: kc-slices of gemm_mc rows dequantized (exact weights), packed into MR-row
+/// panels and multiplied by the fp32 micro-kernel of gemm.hpp with every activation row.
+template <class T, class Tag>
+inline void ggml_gemm_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
+                           std::size_t ldy, std::size_t r0, std::size_t r1) {
+  if (N == 1) return ggml_gemv_rows<T>(t, m, X, Y, r0, r1);
+  constexpr std::size_t MR = gemm_mr(Tag{}), NR = gemm_nr(Tag{});
+  constexpr std::size_t KC = gemm_kc;  // a multiple of every block size
+  static_assert(KC % T::block_elems == 0);
+  const std::size_t K = m.cols;
+  std::int8_t* q = scratch_as<std::int8_t>(0, KC);
+  float* a = scratch_as<float>(1, KC / 16);
+  float* b = scratch_as<float>(2, KC / 16);
+  float* rows = scratch_as<float>(6, MR * KC);
+  float* panels = scratch_as<float>(7, gemm_mc * KC);
+  for (std::size_t kc0 = 0; kc0 < K; kc0 += KC) {
+    const std::size_t kc = min_sz(KC, K - kc0);
+    for (std::size_t mc0 = r0; mc0 < r1; mc0 += gemm_mc) {
+      const std::size_t mc = min_sz(gemm_mc, r1 - mc0), np = (mc + MR - 1) / MR;
+      for (std::size_t p = 0; p < np; ++p) {
+        const std::size_t mm = min_sz(MR, mc - p * MR);
+        for (std::size_t i = 0; i < mm; ++i) {
+          ggml_decode_span<T>(t, m.row(mc0 + p * MR + i), kc0, kc, q, a, b);
+          ggml_dequant16(t, q, a, ggml_decoder<T>::affine ? b : nullptr, kc / 16, rows + i * KC);
+        }
+        gemm_pack(t, rows, KC, mm, kc, panels + p * KC * MR);
+      }
+      for (std::size_t n0 = 0; n0 < N; n0 += NR)
+        for (std::size_t p = 0; p < np; ++p)
+          gemm_micro(t, panels + p * KC * MR, kc, X + n0 * ldx + kc0, ldx, min_sz(NR, N - n0), Y + n0 * ldy + mc0 + p * MR,
+                     ldy, min_sz(MR, mc - p * MR), kc0 > 0);
+    }
+  }
+}
+
+template <class T>
+inline void ggml_check(const char* fn, const ggml_matrix_view<T>& m, std::size_t r0, std::size_t r1) {
+  char msg[256];
+  if (m.data == nullptr) {
+    std::snprintf(msg, sizeof msg, "%s<%s>: the ggml matrix view is empty (data is null)", fn, T::name);
+    throw error(msg);
+  }
+  if (m.cols % T::block_elems != 0) {
+    std::snprintf(msg, sizeof msg, "%s<%s>: cols = %zu is not a multiple of the block size %zu", fn, T::name, m.cols,
+                  T::block_elems);
+    throw error(msg);
+  }
+  if (r0 > r1 || r1 > m.rows) {
+    std::snprintf(msg, sizeof msg, "%s<%s>: row range [%zu, %zu) is not inside [0, %zu)", fn, T::name, r0, r1, m.rows);
+    throw error(msg);
+  }
+}
+
+}  // namespace kernel_detail
+
+/// True when T has the int8-activation path (every ggml block type: all have integer codes).
+template <class T>
+inline constexpr bool ggml_supports_q8 = kernel_detail::ggml_block_type<T>;
+
+/// Rows [r0, r1) of m as fp32 into out (row-major, cols floats per row, row r0 first),
+/// bit-identical to ggml::dequantize_row<T>.
+template <kernel_detail::ggml_block_type T>
+void dequantize(const ggml_matrix_view<T>& m, float* out, std::size_t r0, std::size_t r1) {
+  kernel_detail::ggml_check("mixq::dequantize", m, r0, r1);
+  if (r0 == r1 || m.cols == 0) return;
+  kernel_detail::check_ptr("mixq::dequantize", "out", out);
+  kernel_detail::ggml_dequantize_rows<T>(kernel_detail::best_tag{}, m, out, r0, r1);
+}
+template <kernel_detail::ggml_block_type T>
+void dequantize(const ggml_matrix_view<T>& m, float* out) {
+  dequantize(m, out, 0, m.rows);
+}
+
+/// y[r] = sum_c W[r][c] x[c] for rows r in [r0, r1) (y indexed by absolute row; x has cols
+/// floats). Exact path: fp32 activations.
+template <kernel_detail::ggml_block_type T>
+void gemv(const ggml_matrix_view<T>& m, const float* x, float* y, std::size_t r0, std::size_t r1) {
+  kernel_detail::ggml_check("mixq::gemv", m, r0, r1);
+  if (r0 == r1) return;
+  kernel_detail::check_ptr("mixq::gemv", "x", x);
+  kernel_detail::check_ptr("mixq::gemv", "y", y);
+  kernel_detail::ggml_gemv_rows<T>(kernel_detail::best_tag{}, m, x, y, r0, r1);
+}
+template <kernel_detail::ggml_block_type T>
+void gemv(const ggml_matrix_view<T>& m, const float* x, float* y) {
+  gemv(m, x, y, 0, m.rows);
+}
+
+/// Y[n][r] = sum_c X[n][c] W[r][c] for n < N and rows r in [r0, r1). X: N x cols row-major with
+/// row stride ldx >= cols; Y: N x rows row-major with row stride ldy >= rows; only columns
+/// [r0, r1) of Y are written. Exact path.
+template <kernel_detail::ggml_block_type T>
+void gemm(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y, std::size_t ldy,
+          std::size_t r0, std::size_t r1) {
+  kernel_detail::ggml_check("mixq::gemm", m, r0, r1);
+  if (r0 == r1 || N == 0) return;
+  kernel_detail::check_ptr("mixq::gemm", "X", X);
+  kernel_detail::check_ptr("mixq::gemm", "Y", Y);
+  kernel_detail::check_ld("mixq::gemm", "ldx", ldx, m.cols);
+  kernel_detail::check_ld("mixq::gemm", "ldy", ldy, m.rows);
+  if (m.cols == 0) {
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t r = r0; r < r1; ++r) Y[n * ldy + r] = 0.0f;
+    return;
+  }
+  kernel_detail::ggml_gemm_rows<T>(kernel_detail::best_tag{}, m, X, N, ldx, Y, ldy, r0, r1);
+}
+template <kernel_detail::ggml_block_type T>
+void gemm(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y, std::size_t ldy) {
+  gemm(m, X, N, ldx, Y, ldy, 0, m.rows);
+}
+
+/// gemv with activations rounded to int8 per block of 32 columns (the fast path; error bound above).
+template <kernel_detail::ggml_block_type T>
+void gemv_q8(const ggml_matrix_view<T>& m, const float* x, float* y, std::size_t r0, std::size_t r1) {
+  kernel_detail::ggml_check("mixq::gemv_q8", m, r0, r1);
+  if (r0 == r1) return;
+  kernel_detail::check_ptr("mixq::gemv_q8", "x", x);
+  kernel_detail::check_ptr("mixq::gemv_q8", "y", y);
+  kernel_detail::ggml_gemm_q8_rows<T>(kernel_detail::best_tag{}, m, x, 1, m.cols, y, m.rows, r0, r1);
+}
+template <kernel_detail::ggml_block_type T>
+void gemv_q8(const ggml_matrix_view<T>& m, const float* x, float* y) {
+  gemv_q8(m, x, y, 0, m.rows);
+}
+
+/// gemm with each row of X rounded to int8 per block of 32 columns.
+template <kernel_detail::ggml_block_type T>
+void gemm_q8(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y, std::size_t ldy,
+             std::size_t r0, std::size_t r1) {
+  kernel_detail::ggml_check("mixq::gemm_q8", m, r0, r1);
+  if (r0 == r1 || N == 0) return;
+  kernel_detail::check_ptr("mixq::gemm_q8", "X", X);
+  kernel_detail::check_ptr("mixq::gemm_q8", "Y", Y);
+  kernel_detail::check_ld("mixq::gemm_q8", "ldx", ldx, m.cols);
+  kernel_detail::check_ld("mixq::gemm_q8", "ldy", ldy, m.rows);
+  kernel_detail::ggml_gemm_q8_rows<T>(kernel_detail::best_tag{}, m, X, N, ldx, Y, ldy, r0, r1);
+}
+template <kernel_detail::ggml_block_type T>
+void gemm_q8(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y, std::size_t ldy) {
+  gemm_q8(m, X, N, ldx, Y, ldy, 0, m.rows);
+}
+
+// ---- runtime dispatch: the kernels<T> table over (data, rows, cols) ------------------------
+namespace kernel_detail {
+template <ggml_block_type T>
+struct ggml_dispatch_entry {
+  static ggml_matrix_view<T> view(const void* d, std::size_t rows, std::size_t cols) { return {d, rows, cols}; }
+  static void dequantize(const void* d, std::size_t rows, std::size_t cols, float* out, std::size_t r0, std::size_t r1) {
+    ::mixq::dequantize(view(d, rows, cols), out, r0, r1);
+  }
+  static void gemv(const void* d, std::size_t rows, std::size_t cols, const float* x, float* y, std::size_t r0,
+                   std::size_t r1) {
+    ::mixq::gemv(view(d, rows, cols), x, y, r0, r1);
+  }
+  static void gemm(const void* d, std::size_t rows, std::size_t cols, const float* X, std::size_t N, std::size_t ldx,
+                   float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+    ::mixq::gemm(view(d, rows, cols), X, N, ldx, Y, ldy, r0, r1);
+  }
+  static void gemv_q8(const void* d, std::size_t rows, std::size_t cols, const float* x, float* y, std::size_t r0,
+                      std::size_t r1) {
+    ::mixq::gemv_q8(view(d, rows, cols), x, y, r0, r1);
+  }
+  static void gemm_q8(const void* d, std::size_t rows, std::size_t cols, const float* X, std::size_t N, std::size_t ldx,
+                      float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+    ::mixq::gemm_q8(view(d, rows, cols), X, N, ldx, Y, ldy, r0, r1);
+  }
+};
+
+template <ggml_block_type T>
+::mixq::dispatch::kernels<T> make_ggml_kernel_table(::mixq::dispatch::isa i) {
+  ::mixq::dispatch::kernels<T> k;
+  k.dequantize = &ggml_dispatch_entry<T>::dequantize;
+  k.gemv = &ggml_dispatch_entry<T>::gemv;
+  k.gemm = &ggml_dispatch_entry<T>::gemm;
+  k.gemv_q8 = &ggml_dispatch_entry<T>::gemv_q8;
+  k.gemm_q8 = &ggml_dispatch_entry<T>::gemm_q8;
+  k.built_for = i;
+  k.name = kernel_isa();
+  return k;
+}
+}  // namespace kernel_detail
+MIXQ_END_NAMESPACE
+
+/// In a per-ISA TU: defines mixq::dispatch::get_kernels<T, this ISA>() for the ggml block type T
+/// (the table's (data, rows, cols) is a ggml tensor of rows x cols values).
+#define MIXQ_DEFINE_GGML_KERNELS(...)                                                                                \
+  template <>                                                                                                        \
+  auto ::mixq::dispatch::get_kernels<__VA_ARGS__, MIXQ_DISPATCH_THIS_ISA>()->::mixq::dispatch::kernels<__VA_ARGS__> { \
+    return ::mixq::kernel_detail::make_ggml_kernel_table<__VA_ARGS__>(MIXQ_DISPATCH_THIS_ISA);                       \
+  }
