@@ -26,8 +26,10 @@
 // Coverage. Every scheme works on every arch: any bit width 1..8 (3/5/6/7-bit codes straddle
 // bytes), per-tensor / per-channel / group<G> for any G dividing K / MX e8m0 scales, every zero
 // policy, scale formats fp32 / fp16 / bf16 / e8m0 / fp8, fp32 tensor scales. Fast paths
-// (AVX-512): fused GEMV and small-N GEMM for 4-bit codes (any 4-bit format; units a multiple of
-// 32 columns or whole rows) and 8-bit integer codes (any unit); GEMM for N > 16 through
+// (AVX-512): fused GEMV and small-N GEMM for every scheme whose units start on a byte (the
+// blocked kernel, kernel/arch/avx512_gemv.inc: any bit width, codes decoded in registers by
+// table permutes, integer conversion or the minifloat bit pattern) and 8-bit integer codes (any
+// unit); GEMM for N > 16 through
 // dequantized 32-row panels and a 12 x 32 FMA micro-kernel; q8 GEMV / small-N GEMM fused for
 // 4- and 8-bit codes (blocks of 32 or 128, K % 128 == 0) and a VNNI panel micro-kernel for any
 // supported scheme at N > 8. Everything else runs the portable path with SIMD unpacking and

@@ -313,8 +313,21 @@ inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const 
   MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(tot[i][v]);
 }
 
-/// Fused exact kernel for N <= 8 activation rows: Y[n * ldy + r] for r in [r0, r1). Returns
-/// false when the scheme / shape has no fused path (4-bit with 32-aligned units, 8-bit integer).
+}  // namespace avx512
+}  // namespace kernel_detail
+MIXQ_END_NAMESPACE
+#include "avx512_gemv.inc"  // a fragment of this header (not standalone)
+MIXQ_BEGIN_NAMESPACE
+namespace kernel_detail {
+namespace avx512 {
+
+/// 4-bit codes: the nibble-pair kernel gemv4_block measured faster than the blocked kernel only
+/// for symmetric units of 32 / 64 columns (mxfp4, nf4 g64: 2-4 codes per lane there); the
+/// blocked kernel wins for 128-column and longer units and for asymmetric units.
+
+/// Fused exact kernel for N <= 8 activation rows: Y[n * ldy + r] for r in [r0, r1). 8-bit
+/// integer codes have their own kernel (gemv8_block); everything else runs the blocked kernel
+/// (avx512_gemv.inc). Returns false when no fused path applies.
 template <Scheme S>
 inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
                        std::size_t ldy, std::size_t r0, std::size_t r1) {
@@ -342,10 +355,9 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
       }
     }
   };
-  if constexpr (L::bits == 4) {
-    if (!whole_row && ul % 32 != 0) return false;
+  if constexpr (L::bits == 4 && !S::is_asymmetric && !whole_row) {
     const std::size_t kmain = K / 32 * 32;
-    if (kmain == 0) return false;
+    if (ul % 32 != 0 || ul >= 128 || kmain == 0) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
     const std::size_t ldxp = kmain;
     float* xp = scratch_as<float>(3, N * kmain);
     for (std::size_t n = 0; n < N; ++n) deinterleave32(X + n * ldx, kmain / 32, xp + n * ldxp);
@@ -380,9 +392,8 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
     });
     return true;
   } else {
-    (void)m, (void)X, (void)N, (void)ldx, (void)Y, (void)ldy, (void)r0, (void)r1, (void)sz, (void)out, (void)nu,
-        (void)each_row_block;
-    return false;
+    (void)sz, (void)out, (void)nu, (void)each_row_block;
+    return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
   }
 }
 
