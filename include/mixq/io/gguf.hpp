@@ -791,7 +791,9 @@ inline void file::read_tensor_info(io_detail::cursor& c, std::uint64_t index) {
 
 /// Builds a GGUF file: metadata, then tensors, written in the order they were added (llama.cpp
 /// requires the data laid out in info order, each tensor padded to the alignment).
-class writer {
+class writer : public io_detail::image_writer<writer> {
+  friend class io_detail::image_writer<writer>;
+
  public:
   /// alignment: a power of two <= 2^20; 32 is GGUF's default and is then not recorded.
   explicit writer(std::uint32_t alignment = default_alignment) {
@@ -906,18 +908,6 @@ class writer {
 
   std::size_t tensor_count() const noexcept { return entries_.size(); }
 
-  /// The whole file in memory.
-  std::vector<std::byte> to_bytes() const {
-    io_detail::memory_sink s;
-    write_to(s);
-    return s.take();
-  }
-  /// Writes the file (through a temporary name, renamed into place when complete).
-  void write(const std::string& path) const {
-    io_detail::file_sink s(path);
-    write_to(s);
-    s.commit();
-  }
 
  private:
   struct entry {

@@ -224,5 +224,25 @@ class parsed_image {
   std::string name_;
 };
 
+/// What the file writers share: the file in memory, or written through a temporary name
+/// renamed into place when complete. Derived provides `template <class Sink> void
+/// write_to(Sink&) const` (a friend of this base).
+template <class Derived>
+class image_writer {
+ public:
+  /// The whole file in memory.
+  std::vector<std::byte> to_bytes() const {
+    memory_sink s;
+    static_cast<const Derived&>(*this).write_to(s);
+    return s.take();
+  }
+  /// Writes the file (through a temporary name, renamed into place when complete).
+  void write(const std::string& path) const {
+    file_sink s(path);
+    static_cast<const Derived&>(*this).write_to(s);
+    s.commit();
+  }
+};
+
 }  // namespace io_detail
 MIXQ_END_NAMESPACE

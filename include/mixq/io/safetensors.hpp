@@ -299,7 +299,9 @@ inline void file::parse_tensor(io_detail::json_reader& j, std::string tensor_nam
 /// Builds a safetensors file. Tensors are laid out by decreasing element size (then in the
 /// order added), as the reference writer does, so each tensor's data is aligned to its element
 /// size; the header is padded with spaces to a multiple of 8 bytes.
-class writer {
+class writer : public io_detail::image_writer<writer> {
+  friend class io_detail::image_writer<writer>;
+
  public:
   /// A tensor of dtype `t` and `shape`, copying `data`.
   void add(std::string tensor_name, dtype t, std::vector<std::uint64_t> shape, std::span<const std::byte> data) {
@@ -347,16 +349,6 @@ class writer {
 
   std::size_t tensor_count() const noexcept { return entries_.size(); }
 
-  std::vector<std::byte> to_bytes() const {
-    io_detail::memory_sink s;
-    write_to(s);
-    return s.take();
-  }
-  void write(const std::string& path) const {
-    io_detail::file_sink s(path);
-    write_to(s);
-    s.commit();
-  }
 
  private:
   struct entry {
