@@ -1,11 +1,13 @@
 // RTN quantization throughput (GB/s of fp32 input) on 4096 x 4096, against a plain scalar loop
 // (per-group absmax, divide, round, clamp, no packing) in the same binary.
+// Arguments: method (0 min-max, 1 mse-clip, 2 weighted-ls), threads.
 #include <benchmark/benchmark.h>
 
 #include <mixq/mixq.hpp>
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -28,12 +30,16 @@ void BM_quantize(benchmark::State& state) {
   const auto& w = weights();
   mixq::rtn_options o;
   o.method = static_cast<mixq::rtn_method>(state.range(0));
+  o.threads = static_cast<unsigned>(state.range(1));
   for (auto _ : state) {
     auto q = mixq::quantize<S>(w.data(), kRows, kCols, o);
     benchmark::DoNotOptimize(q.raw().data());
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size() * sizeof(float)));
-  state.SetLabel(mixq::scheme_name<S>() + (o.method == mixq::rtn_method::minmax ? " min-max" : " mse-clip"));
+  const char* method = o.method == mixq::rtn_method::minmax     ? " min-max"
+                       : o.method == mixq::rtn_method::mse_clip ? " mse-clip"
+                                                                : " weighted-ls";
+  state.SetLabel(mixq::scheme_name<S>() + method + ", " + std::to_string(o.threads) + "t");
 }
 
 // The peer: what an engine author writes by hand for int4 symmetric g128, one byte per code.
@@ -60,9 +66,11 @@ void BM_quantize_scalar_loop(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_quantize_scalar_loop)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::int4_g128_sym)->Arg(0)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::int4_g128_asym)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::mxfp4)->Arg(0)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::nvfp4)->Arg(0)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::mxfp8_e4m3)->Arg(0)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_quantize, mixq::nf4_g64)->Arg(0)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::int4_g128_sym)->Args({0, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::int4_g128_asym)->Args({0, 1})->Args({1, 1})->Args({1, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::mxfp4)->Args({0, 1})->Args({1, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::nvfp4)->Args({0, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::mxfp8_e4m3)->Args({0, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::nf4_g64)->Args({0, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::kq4)->Args({0, 1})->Args({1, 1})->Args({2, 1})->Args({2, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_quantize, mixq::kq6)->Args({0, 1})->Args({2, 1})->Args({2, 2})->Unit(benchmark::kMillisecond);

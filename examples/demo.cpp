@@ -111,5 +111,14 @@ int main() {
   scheme_row<int3_g128_asym>("int3_g128_asym", w, rows, cols, rtn_method::mse_clip);
   scheme_row<int2_g64_asym>("int2_g64_asym", w, rows, cols);
   scheme_row<int2_g64_asym>("int2_g64_asym", w, rows, cols, rtn_method::mse_clip);
+  // Two-level k-quant schemes (ggml Q2_K..Q6_K meanings); weighted_ls is ggml's search.
+  scheme_row<kq6>("kq6", w, rows, cols, rtn_method::weighted_ls);
+  scheme_row<kq5>("kq5", w, rows, cols, rtn_method::weighted_ls);
+  scheme_row<kq4>("kq4", w, rows, cols);
+  scheme_row<kq4>("kq4", w, rows, cols, rtn_method::weighted_ls);
+  scheme_row<kq3>("kq3", w, rows, cols, rtn_method::weighted_ls);
+  scheme_row<kq2>("kq2", w, rows, cols, rtn_method::weighted_ls);
+  scheme_row<scheme<uint_format<3>, group<32>, uint_format<6>, asym::sub_min<uint_format<6>>, super_block<256, fp16>>>(
+      "(3b k-quant)", w, rows, cols, rtn_method::weighted_ls);
   return 0;
 }

@@ -102,6 +102,7 @@ struct scheme_entry {
 template <mixq::Scheme S>
 constexpr std::size_t block_of() {
   if constexpr (S::is_per_tensor || S::is_per_channel) return 1;
+  else if constexpr (S::has_super_blocks) return S::tensor_scale::size;  // rows are whole super-blocks
   else return S::granularity::size;
 }
 
@@ -221,6 +222,11 @@ const std::vector<scheme_entry>& schemes() {
     v.push_back(mixq_entry<mxfp8_e4m3>("mxfp8_e4m3"));
     v.push_back(mixq_entry<mxint8>("mxint8"));
     v.push_back(mixq_entry<nvfp4>("nvfp4"));
+    v.push_back(mixq_entry<kq2>("kq2"));
+    v.push_back(mixq_entry<kq3>("kq3"));
+    v.push_back(mixq_entry<kq4>("kq4"));
+    v.push_back(mixq_entry<kq5>("kq5"));
+    v.push_back(mixq_entry<kq6>("kq6"));
     v.push_back(ggml_entry<ggml::q4_0>("q4_0", "ggml Q4_0, 4.5 bits/weight"));
     v.push_back(ggml_entry<ggml::q4_1>("q4_1", "ggml Q4_1, 5.0 bits/weight"));
     v.push_back(ggml_entry<ggml::q5_0>("q5_0", "ggml Q5_0, 5.5 bits/weight"));

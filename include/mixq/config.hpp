@@ -40,5 +40,24 @@
 #endif
 #endif
 
+/// Bit-exact fp32 results (ggml's codecs, the K-quant s * q - m) need unfused multiply and add.
+/// The project builds with -ffp-contract=off, but a consumer compiling with FMA enabled
+/// (-march=native, -mfma) would get contracted code (GCC contracts across statements by default
+/// in GNU mode, clang within expressions), so such headers turn contraction off for their own
+/// functions and restore the caller's setting afterwards (GCC then does not inline these
+/// functions into code built with other options; clang does). Not covered: clang's
+/// -ffp-contract=fast, which ignores the pragma (use the default or
+/// -ffp-contract=fast-honor-pragmas), -ffast-math, flush-to-zero modes.
+#if defined(__clang__)
+#define MIXQ_EXACT_FP_BEGIN _Pragma("float_control(push)") _Pragma("clang fp contract(off)")
+#define MIXQ_EXACT_FP_END _Pragma("float_control(pop)")
+#elif defined(__GNUC__)
+#define MIXQ_EXACT_FP_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
+#define MIXQ_EXACT_FP_END _Pragma("GCC pop_options")
+#else
+#define MIXQ_EXACT_FP_BEGIN
+#define MIXQ_EXACT_FP_END
+#endif
+
 #define MIXQ_BEGIN_NAMESPACE namespace mixq { inline namespace MIXQ_ISA_NS {
 #define MIXQ_END_NAMESPACE } }

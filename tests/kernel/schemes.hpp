@@ -36,6 +36,17 @@ using s_mxfp8_e5m2 = mxfp8_e5m2;
 using s_mxint8 = mxint8;
 using s_fp8_channel = fp8_e4m3_per_channel;
 using s_fp4_g16_fp8 = scheme<fp4_e2m1fn, group<16>, fp8_e4m3fn>;
+// Two-level k-quant schemes: ggml's Q2_K..Q6_K meanings and two nobody named.
+using s_kq2 = kq2;
+using s_kq3 = kq3;
+using s_kq4 = kq4;
+using s_kq5 = kq5;
+using s_kq6 = kq6;
+using s_kq3_asym_g32_bf16 = scheme<uint_format<3>, group<32>, uint_format<6>, asym::sub_min<uint_format<6>>, super_block<256, bf16>>;
+using s_kq4_sym_fp8_sub = scheme<int4, group<32>, fp8_e4m3fn, sym::restricted, super_block<128, fp16>>;
+// Mins added after scaling (ggml Q4_1's meaning; 5 bits with bf16 for the integer decode path).
+using s_uint4_g32_fmin = scheme<uint4, group<32>, fp16, asym::float_min<>>;
+using s_uint5_g64_fmin_bf16 = scheme<uint_format<5>, group<64>, bf16, asym::float_min<>>;
 }  // namespace mixq_test
 
 // X-macro over the list above (for MIXQ_DEFINE_KERNELS and the test cases).
@@ -44,7 +55,9 @@ using s_fp4_g16_fp8 = scheme<fp4_e2m1fn, group<16>, fp8_e4m3fn>;
   X(s_int4_g128_asym) X(s_int4_g32_asym) X(s_int4_channel_gptq) X(s_int4_g16_extreme) X(s_uint4_g64_hqq)          \
   X(s_int4_g256_fp8) X(s_uint5_g48_bf16) X(s_int5_channel) X(s_int6_g64_asym) X(s_int6_g32_sym) X(s_int7_tensor)  \
   X(s_int8_channel) X(s_uint8_g128_asym) X(s_int8_g40_hqq) X(s_nf4_g64) X(s_iq4_g32) X(s_mxfp4) X(s_mxfp6_e3m2)   \
-  X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8)
+  X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8)    \
+  X(s_kq2) X(s_kq3) X(s_kq4) X(s_kq5) X(s_kq6) X(s_kq3_asym_g32_bf16) X(s_kq4_sym_fp8_sub) \
+  X(s_uint4_g32_fmin) X(s_uint5_g64_fmin_bf16)
 
 // The ggml block types (kernel/ggml_rows.hpp), by their name in mixq::ggml.
 #define MIXQ_TEST_GGML_TYPES(X) \

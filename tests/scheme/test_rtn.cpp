@@ -38,7 +38,7 @@ void check_nearest(const std::vector<float>& w, std::size_t rows, std::size_t co
       const float got = std::fabs(dq[r * cols + c] - x);
       float best = INFINITY;
       for (unsigned q = 0; q < ncodes; ++q) {
-        const float lv = s * (code_value<S>(q) - z);
+        const float lv = S::has_float_min ? s * code_value<S>(q) - v.min(u) : s * (code_value<S>(q) - z);
         if (std::isfinite(lv)) best = std::min(best, std::fabs(lv - x));
       }
       // Rounding w/s in float may land one ulp-of-a-division away from the exact midpoint.
@@ -52,7 +52,8 @@ TEMPLATE_TEST_CASE("RTN picks a nearest level under the stored scale", "[rtn]", 
                    (scheme<uint4, group<32>, fp16, asym::float_zero<>>), (scheme<int4, per_channel, fp16, sym::gptq>),
                    (scheme<int4, group<32>, fp16, sym::signed_extreme>), nf4_g64, mxfp4, mxfp6_e3m2, mxfp6_e2m3,
                    mxfp8_e4m3, mxint8, nvfp4, (scheme<fp8_e4m3fn, group<16>, fp8_e4m3fn>),
-                   (scheme<int_sym<2>, per_tensor, fp32>), (scheme<iq4_nl, group<32>, fp16, sym::signed_extreme>)) {
+                   (scheme<int_sym<2>, per_tensor, fp32>), (scheme<iq4_nl, group<32>, fp16, sym::signed_extreme>),
+                   (scheme<uint4, group<32>, fp16, asym::float_min<>>)) {
   check_nearest<TestType>(normal_matrix(4 * 256, 11, 37), 4, 256);
 }
 
@@ -81,7 +82,8 @@ TEST_CASE("asymmetric int zero: z = rnd(-lo/s) from the stored scale, range incl
 }
 
 TEMPLATE_TEST_CASE("MSE clip search is never worse than min-max in its norm", "[rtn]", int4_g128_sym, int4_g128_asym,
-                   (scheme<int_format<3>, per_channel, fp16>), mxfp4, nf4_g64) {
+                   (scheme<int_format<3>, per_channel, fp16>), mxfp4, nf4_g64,
+                   (scheme<uint4, group<32>, fp16, asym::float_min<>>)) {
   const auto w = normal_matrix(8 * 256, 21, 53);
   for (float norm : {2.0f, 2.4f}) {
     rtn_options o;

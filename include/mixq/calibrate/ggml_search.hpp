@@ -17,23 +17,10 @@
 #include "../config.hpp"
 #include "../format/codebook.hpp"
 
-/// Bit-exactness with ggml needs unfused fp32 multiply and add. The project builds with
-/// -ffp-contract=off, but a consumer compiling with FMA enabled (-march=native, -mfma) would get
-/// contracted code (GCC contracts across statements by default in GNU mode, clang within
-/// expressions), so every ggml header turns contraction off for its own functions and restores
-/// the caller's setting afterwards (GCC then does not inline these functions into code built with
-/// other options; clang does). Not covered: clang's -ffp-contract=fast, which ignores the pragma
-/// (use the default or -ffp-contract=fast-honor-pragmas), -ffast-math, flush-to-zero modes.
-#if defined(__clang__)
-#define MIXQ_GGML_EXACT_FP_BEGIN _Pragma("float_control(push)") _Pragma("clang fp contract(off)")
-#define MIXQ_GGML_EXACT_FP_END _Pragma("float_control(pop)")
-#elif defined(__GNUC__)
-#define MIXQ_GGML_EXACT_FP_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
-#define MIXQ_GGML_EXACT_FP_END _Pragma("GCC pop_options")
-#else
-#define MIXQ_GGML_EXACT_FP_BEGIN
-#define MIXQ_GGML_EXACT_FP_END
-#endif
+/// Bit-exactness with ggml needs unfused fp32 multiply and add: every ggml header wraps its
+/// functions in MIXQ_EXACT_FP_BEGIN / END (config.hpp says why and what it does not cover).
+#define MIXQ_GGML_EXACT_FP_BEGIN MIXQ_EXACT_FP_BEGIN
+#define MIXQ_GGML_EXACT_FP_END MIXQ_EXACT_FP_END
 
 // The ggml layer lives in mixq::ggml. Its code sits in an ISA-named inline namespace *inside*
 // mixq::ggml (mixq::ggml::<isa>::...), not in mixq::<isa>::ggml: the format tags must stay in

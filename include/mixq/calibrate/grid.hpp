@@ -15,12 +15,15 @@ MIXQ_BEGIN_NAMESPACE
 /// Scale and zero of one unit, as stored and as decoded.
 template <Scheme S>
 struct unit_grid {
+  static_assert(!S::has_super_blocks,
+                "mixq: two-level k-quant (super_block) schemes are calibrated by mixq::quantize (calibrate/kquant.hpp); "
+                "GPTQ, AWQ and HQQ take single-level schemes");
   using scale_t = scale_code_t<typename S::scale_format>;
   scale_t scale_code{};
   float scale = 0;        ///< decoded scale
   unsigned zero_code = 0; ///< int zero (asym::int_zero)
-  scale_t zero_stored{};  ///< float zero code (asym::float_zero)
-  float zero = 0;         ///< decoded zero (0 for symmetric schemes)
+  scale_t zero_stored{};  ///< float zero code (asym::float_zero) or min code (asym::float_min)
+  float zero = 0;         ///< decoded zero (0 for symmetric schemes); asym::float_min: the decoded min m
   float encode_factor = 0;  ///< tensor-scale schemes: elements are encoded from w * encode_factor
 };
 
@@ -83,6 +86,14 @@ unit_grid<S> fit_minmax(const float* v, std::size_t n, float shrink = 1.0f, floa
     if (S::zero_policy::include_zero) lo = lo > 0 ? 0 : lo, hi = hi < 0 ? 0 : hi;
     lo *= shrink;
     hi *= shrink;
+    if constexpr (S::has_float_min) {
+      // w = s * q + m: m = lo as stored; the scale spans what is left above the stored m, so
+      // the stored grid still reaches hi. A constant unit is exact with s = 0 (w = m).
+      g.zero_stored = encode_scale<typename S::scale_format>(lo);
+      g.zero = decode_scale<typename S::scale_format>(g.zero_stored);
+      set_scale(g, hi > g.zero ? (hi - g.zero) / static_cast<float>(C::qmax) : 0.0f);
+      return g;
+    }
     if (hi == lo) lo -= 1, hi += 1;
     set_scale(g, (hi - lo) / static_cast<float>(C::qmax));
     if (g.scale == 0) return g;  // scale underflowed its format: every weight becomes 0
@@ -135,6 +146,9 @@ unsigned quantize_value(float w, const unit_grid<S>& g) noexcept {
   } else if constexpr (S::has_float_zero) {
     if (g.scale == 0) return 0;
     return static_cast<unsigned>(detail::clamp_int(detail::round_clamped(w / g.scale + g.zero), 0, C::qmax));
+  } else if constexpr (S::has_float_min) {
+    if (g.scale == 0) return 0;
+    return static_cast<unsigned>(detail::clamp_int(detail::round_clamped((w - g.zero) / g.scale), 0, C::qmax));
   } else {
     float x;
     if constexpr (S::has_tensor_scale) x = w * g.encode_factor;
@@ -143,11 +157,15 @@ unsigned quantize_value(float w, const unit_grid<S>& g) noexcept {
   }
 }
 
-/// Value of code q under grid g: s * (v(q) - z), the same expression as dequantize_reference.
+/// Value of code q under grid g: s * (v(q) - z), the same expression as dequantize_reference
+/// (asym::float_min: s * q + m, two roundings).
+MIXQ_EXACT_FP_BEGIN
 template <Scheme S>
 float dequantize_value(unsigned q, const unit_grid<S>& g) noexcept {
-  return g.scale * (code_value<S>(q) - g.zero);
+  if constexpr (S::has_float_min) return g.scale * code_value<S>(q) + g.zero;
+  else return g.scale * (code_value<S>(q) - g.zero);
 }
+MIXQ_EXACT_FP_END
 
 /// The tensor decode scale of a tensor-scale scheme from the tensor's absolute maximum:
 /// t = amax / (L * max scale) (NVFP4: amax / 2688); 1 when amax is 0 or t is not a normal number.
@@ -169,6 +187,7 @@ void store_grid(quantized_matrix<S>& m, std::size_t u, const unit_grid<S>& g) no
   m.scales()[u] = g.scale_code;
   if constexpr (S::has_int_zero) m.set_int_zero(u, g.zero_code);
   if constexpr (S::has_float_zero) m.set_float_zero(u, g.zero_stored);
+  if constexpr (S::has_float_min) m.set_float_min(u, g.zero_stored);
 }
 
 MIXQ_END_NAMESPACE

@@ -70,7 +70,7 @@ void set_zero(unit_grid<S>& g, double z) noexcept {
 /// so the result's error never exceeds the min-max start (ALGORITHMS.md 1.5 test 4).
 /// Throws mixq::error on bad shapes, non-finite weights or bad options.
 template <Scheme S>
-  requires(S::is_asymmetric)
+  requires(S::has_int_zero || S::has_float_zero)
 hqq_result<S> hqq(const float* w, std::size_t rows, std::size_t cols, const hqq_options& o = {}) {
   constexpr const char* fn = "mixq::hqq";
   detail::check_weights(fn, w, rows, cols);
@@ -140,7 +140,7 @@ hqq_result<S> hqq(const float* w, std::size_t rows, std::size_t cols, const hqq_
 
 /// Eigen front end: a contiguous row-major float matrix.
 template <Scheme S>
-  requires(S::is_asymmetric)
+  requires(S::has_int_zero || S::has_float_zero)
 hqq_result<S> hqq(const Eigen::Ref<const row_matrix_f>& w, const hqq_options& o = {}) {
   detail::check_contiguous("mixq::hqq", w);
   return hqq<S>(w.data(), static_cast<std::size_t>(w.rows()), static_cast<std::size_t>(w.cols()), o);

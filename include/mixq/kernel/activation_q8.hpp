@@ -66,6 +66,11 @@ inline void gemm_q8_rows_generic(Tag t, const quantized_matrix_view<S>& m, const
           cur_unit = ur;
         }
         const std::int32_t isum = dot_u8s8(t, u + c0, q + c0, len);
+        if constexpr (S::has_min) {  // sum (s q - m) x = s sum q x - m sum x
+          const double d = s * static_cast<double>(isum) - static_cast<double>(z) * a.sum[n * a.nb + b];
+          acc += a.scale[n * a.nb + b] * static_cast<float>(d);
+          continue;
+        }
         const double d = (static_cast<double>(isum) - corr * a.sum[n * a.nb + b]) * inv_shift;
         acc += s * a.scale[n * a.nb + b] * static_cast<float>(d);
       }

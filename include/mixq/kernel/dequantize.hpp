@@ -20,7 +20,7 @@ inline void dequant_from_idx(Tag t, const quantized_matrix_view<S>& m, std::size
   while (c < c1) {
     const std::size_t ur = c / ul;
     const std::size_t e = min_sz(c1, (ur + 1) * ul);
-    float s, z;
+    float s = 0, z = 0;
     unit_scale_zero(m, r, ur, s, z);
     dequant_unit<S>(t, idx + (c - c0), e - c, s, z, out + (c - c0));
     c = e;

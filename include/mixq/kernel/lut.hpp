@@ -2,6 +2,7 @@
 // trick that covers integer, minifloat and codebook formats alike), the integer form of those
 // values for the int8-activation path, and fast decoding of stored scales.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -135,6 +136,31 @@ struct scale_decoder {
   }
 };
 
+/// K-quant (super_block) schemes: scales s[i] = fp32(d * v(sc)) and mins z[i] = fp32(dmin * v(mc))
+/// (0 without sub_min) of units u0 .. u0 + n - 1 of one row, the values view.scale / view.min give.
+template <Scheme S>
+inline void super_unit_scales(const quantized_matrix_view<S>& m, std::size_t u0, std::size_t n, float* s,
+                              float* z) noexcept {
+  using SupD = scale_decoder<typename S::tensor_scale::format>;
+  using SubD = scale_decoder<typename S::scale_format>;
+  const std::size_t ups = m.layout.units_per_super;
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t u = u0 + i, sb = m.super_of(u);
+    const std::size_t end = std::min(n, i + (ups - u % m.layout.units_per_row % ups));
+    const float d = SupD::one(m.super_scales()[sb]);
+    for (std::size_t k = i; k < end; ++k) s[k] = d * SubD::one(m.scales()[u0 + k]);
+    if constexpr (S::has_sub_min) {
+      using MinD = scale_decoder<typename S::zero_policy::min_format>;
+      const float dmin = SupD::one(m.super_mins()[sb]);
+      for (std::size_t k = i; k < end; ++k) z[k] = dmin * MinD::one(m.sub_mins()[u0 + k]);
+    } else {
+      for (std::size_t k = i; k < end; ++k) z[k] = 0.0f;
+    }
+    i = end;
+  }
+}
+
 /// Decoded scales and zeros of one row: s[u], z[u] for the row's units (1 for per-tensor).
 /// `n` units; zeros are 0 for symmetric schemes.
 template <Scheme S>
@@ -142,6 +168,10 @@ inline void row_scales(const quantized_matrix_view<S>& m, std::size_t r, float* 
   using SD = scale_decoder<typename S::scale_format>;
   const std::size_t n = S::is_per_tensor ? 1 : m.layout.units_per_row;
   const std::size_t u0 = S::is_per_tensor ? 0 : r * m.layout.units_per_row;
+  if constexpr (S::has_super_blocks) {  // K-quants: d * v(sc), and the min in z
+    super_unit_scales(m, u0, n, s, z);
+    return;
+  }
   const auto* sc = m.scales() + u0;
   for (std::size_t i = 0; i < n; ++i) s[i] = SD::one(sc[i]);
   if constexpr (S::has_tensor_scale) {  // effective scale: unit scale times the fp32 tensor scale
@@ -151,9 +181,10 @@ inline void row_scales(const quantized_matrix_view<S>& m, std::size_t r, float* 
   if constexpr (S::has_int_zero) {
     const std::uint8_t* zs = m.base + m.layout.zeros_offset + (S::is_per_tensor ? 0 : r) * m.layout.zero_row_bytes;
     for (std::size_t i = 0; i < n; ++i) z[i] = static_cast<float>(detail::get_code(zs, i, S::code_bits));
-  } else if constexpr (S::has_float_zero) {
+  } else if constexpr (S::has_float_zero || S::has_float_min) {
     const auto* zs = reinterpret_cast<const scale_code_t<typename S::scale_format>*>(m.base + m.layout.zeros_offset) + u0;
-    for (std::size_t i = 0; i < n; ++i) z[i] = SD::one(zs[i]);
+    // float_min: z is the min subtracted after scaling, -m (view.min)
+    for (std::size_t i = 0; i < n; ++i) z[i] = S::has_float_min ? -SD::one(zs[i]) : SD::one(zs[i]);
   } else {
     for (std::size_t i = 0; i < n; ++i) z[i] = 0.0f;
   }
@@ -164,6 +195,11 @@ template <Scheme S>
 inline void unit_scale_zero(const quantized_matrix_view<S>& m, std::size_t r, std::size_t ur, float& s, float& z) noexcept {
   using SD = scale_decoder<typename S::scale_format>;
   const std::size_t u = S::is_per_tensor ? 0 : r * m.layout.units_per_row + ur;
+  if constexpr (S::has_super_blocks) {
+    // K-quants: z carries the unit's min (dequant_unit computes s * q - z for asym::sub_min).
+    super_unit_scales(m, u, 1, &s, &z);
+    return;
+  }
   s = SD::one(m.scales()[u]);
   if constexpr (S::has_tensor_scale) s *= m.tensor_scale();
   if constexpr (S::has_int_zero) {
@@ -171,6 +207,8 @@ inline void unit_scale_zero(const quantized_matrix_view<S>& m, std::size_t r, st
     z = static_cast<float>(detail::get_code(zs, S::is_per_tensor ? 0 : ur, S::code_bits));
   } else if constexpr (S::has_float_zero) {
     z = SD::one(reinterpret_cast<const scale_code_t<typename S::scale_format>*>(m.base + m.layout.zeros_offset)[u]);
+  } else if constexpr (S::has_float_min) {  // z carries the min subtracted after scaling, -m
+    z = -SD::one(reinterpret_cast<const scale_code_t<typename S::scale_format>*>(m.base + m.layout.zeros_offset)[u]);
   } else {
     z = 0.0f;
   }

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 
+#include "../format/minifloat.hpp"
+
 namespace mixq {
 
 /// One scale for the whole matrix.
@@ -25,5 +27,24 @@ struct no_tensor_scale {
 struct fp32_tensor_scale {
   static constexpr bool present = true;
 };
+
+/// Second-level scale per super-block of `Size` consecutive columns of a row (ggml's K types):
+/// every unit (a group<G> with G dividing Size) stores a small sub-scale code sc_u in the
+/// scheme's scale format (usually an integer format, e.g. uint_format<6>), and each super-block
+/// stores one super-scale d in `Format`. The unit scale is fp32(d * v(sc_u)); schemes with
+/// asym::sub_min also store per-unit min codes under a second super-scale dmin. `present` is
+/// false: this is not a tensor-wide scale.
+template <std::size_t Size = 256, class Format = fp16>
+struct super_block {
+  static_assert(Size >= 1, "super_block: Size must be positive");
+  static constexpr bool present = false;
+  static constexpr std::size_t size = Size;
+  using format = Format;
+};
+
+template <class T>
+inline constexpr bool is_super_block = false;
+template <std::size_t Size, class Format>
+inline constexpr bool is_super_block<super_block<Size, Format>> = true;
 
 }  // namespace mixq

@@ -4,7 +4,7 @@
 namespace mixq {
 
 /// What a zero-point policy stores per unit.
-enum class zero_kind { none, int_zero, float_zero };
+enum class zero_kind { none, int_zero, float_zero, sub_min, float_min };
 
 /// Symmetric grids, no stored zero. A = max |w| over the unit.
 namespace sym {
@@ -40,6 +40,25 @@ template <bool IncludeZero = false>
 struct float_zero {
   static constexpr zero_kind kind = zero_kind::float_zero;
   static constexpr bool include_zero = IncludeZero;
+};
+/// ggml Q4_1 / Q5_1 mins: w = s * q + m, the unit's minimum m stored in the scale format (any
+/// sign), added after scaling: exactly ggml's q * d + m. The range is the unit's own [min, max]
+/// (widened to include 0 when `IncludeZero`).
+template <bool IncludeZero = false>
+struct float_min {
+  static constexpr zero_kind kind = zero_kind::float_min;
+  static constexpr bool include_zero = IncludeZero;
+};
+/// ggml K-quant mins, for super_block schemes: w = s_u * q - m_u with m_u = fp32(dmin * v(mc_u)),
+/// mc_u a code of `MinFormat` per unit and dmin (in the super-block's format) per super-block.
+/// The min is subtracted after scaling, not folded into a zero point, so the value is exactly
+/// ggml's (d * sc) * q - (dmin * m). The range always includes 0 from below (lo = min(lo, 0)),
+/// as ggml's search clamps it, so the stored min is never negative.
+template <class MinFormat>
+struct sub_min {
+  static constexpr zero_kind kind = zero_kind::sub_min;
+  static constexpr bool include_zero = true;
+  using min_format = MinFormat;
 };
 }  // namespace asym
 

@@ -102,7 +102,12 @@ inline void dequant_unit(avx2_tag, const std::uint8_t* idx, std::size_t n, float
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = dec(avx2::load8_u8(idx + i));
-    if constexpr (S::is_asymmetric) v = _mm256_sub_ps(v, vz);
+    if constexpr (S::has_min) {  // mins after scaling: s * q - m, two roundings
+      _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_mul_ps(vs, v), vz));
+      continue;
+    } else if constexpr (S::is_asymmetric) {
+      v = _mm256_sub_ps(v, vz);
+    }
     _mm256_storeu_ps(out + i, _mm256_mul_ps(vs, v));
   }
   (void)vz;

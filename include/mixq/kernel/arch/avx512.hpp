@@ -122,7 +122,12 @@ inline void dequant_unit(avx512_tag, const std::uint8_t* idx, std::size_t n, flo
     const __mmask16 k = avx512::tail16(n - i);
     const __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, idx + i));
     __m512 v = dec(q);
-    if constexpr (S::is_asymmetric) v = _mm512_sub_ps(v, vz);
+    if constexpr (S::has_min) {  // mins after scaling: s * q - m, two roundings
+      _mm512_mask_storeu_ps(out + i, k, _mm512_sub_ps(_mm512_mul_ps(vs, v), vz));
+      continue;
+    } else if constexpr (S::is_asymmetric) {
+      v = _mm512_sub_ps(v, vz);
+    }
     _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(vs, v));
   }
   (void)vz;
@@ -335,6 +340,9 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
   const std::size_t K = m.cols(), ul = unit_len(m.layout);
   const std::size_t nu = K / ul;
   constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
+  // Mins subtracted after scaling (K-quants, asym::float_min): the blocked kernel, which forms
+  // the reference weights s * v - m exactly.
+  if constexpr (S::has_min) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
   float* sz = scratch_as<float>(4, 8 * nu);
   float out[8];
   // R rows x V vectors per block: 4 x 1 for one vector, else 1 x N (N <= 8).
@@ -371,7 +379,7 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
         const std::size_t rr = r + static_cast<std::size_t>(i);
         if (kmain < K) {  // one unit per row, ragged K: the last K % 32 columns with the reference weights
           unpack_codes_scalar<4>(m.codes(rr), kmain, K - kmain, idx);
-          float sc, zc;
+          float sc = 0, zc = 0;
           unit_scale_zero(m, rr, 0, sc, zc);
           dequant_unit<S>(generic_tag{}, idx, K - kmain, sc, zc, tail);
           for (int v = 0; v < V; ++v)
@@ -683,6 +691,7 @@ inline void split_even_odd128(const std::int8_t* q, std::size_t K, std::int8_t* 
 template <Scheme S>
 inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
                           std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+  if constexpr (S::has_min) return false;  // mins after scaling (K-quants, Q4_1): the generic int8 path
   if (N > 8) return gemm_q8_panels<S>(t, m, X, N, ldx, Y, ldy, r0, r1);
   if constexpr (S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer)) {
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;

@@ -39,11 +39,21 @@ inline void unpack(generic_tag, const std::uint8_t* stream, std::size_t c0, std:
 }
 
 // ---- dequantize one unit segment: out[i] = s * (v(idx[i]) - z), the reference expression --
+// K-quant mins: s * q - m with two roundings; contraction off so that no FMA fuses them.
+MIXQ_EXACT_FP_BEGIN
+inline void dequant_unit_sub_min(const float* lut, std::size_t mask, const std::uint8_t* idx, std::size_t n, float s,
+                                 float m, float* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = s * lut[idx[i] & mask] - m;
+}
+MIXQ_EXACT_FP_END
+
 template <Scheme S>
 inline void dequant_unit(generic_tag, const std::uint8_t* idx, std::size_t n, float s, float z, float* out) noexcept {
   const float* lut = code_lut<S>::values.data();
   constexpr std::size_t mask = code_lut<S>::size - 1;
-  if constexpr (S::is_asymmetric) {
+  if constexpr (S::has_min) {
+    dequant_unit_sub_min(lut, mask, idx, n, s, z, out);
+  } else if constexpr (S::is_asymmetric) {
     for (std::size_t i = 0; i < n; ++i) out[i] = s * (lut[idx[i] & mask] - z);
   } else {
     (void)z;

@@ -17,6 +17,7 @@
 #include "../../config.hpp"
 #include "../../error.hpp"
 #include "../../format/codec.hpp"
+#include "../scheme.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {

@@ -1,6 +1,6 @@
 // ggml IQ4_NL (FORMATS.md 4.3, 7.13): 32 values in 18 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -22,6 +22,7 @@ struct iq4_nl {
   static constexpr int type_id = 20;  ///< GGML_TYPE_IQ4_NL
   static constexpr const char* name = "iq4_nl";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::scheme<::mixq::iq4_nl, ::mixq::group<32>, ::mixq::fp16, ::mixq::sym::signed_extreme>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -40,13 +41,16 @@ struct ggml_codec<iq4_nl> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 18, y += 32) {
-      const float d = load_half(in);
-      for (int j = 0; j < 16; ++j) {
-        y[j] = d * static_cast<float>(iq4_nl_levels[in[2 + j] & 0x0f]);
-        y[j + 16] = d * static_cast<float>(iq4_nl_levels[in[2 + j] >> 4]);
-      }
-    }
+    scheme_dequantize<iq4_nl>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    read_nibbles32(in + 2, nullptr, f.q);
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    store_le16(out, f.d);
+    write_nibbles32(f.q, out + 2, nullptr);
   }
 
  private:

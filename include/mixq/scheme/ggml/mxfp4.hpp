@@ -2,7 +2,7 @@
 #pragma once
 #include <bit>
 
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -16,6 +16,7 @@ struct mxfp4 {
   static constexpr int type_id = 39;  ///< GGML_TYPE_MXFP4
   static constexpr const char* name = "mxfp4";
   static constexpr bool takes_importance = false;  ///< quantize_mxfp4 ignores an imatrix
+  using scheme = ::mixq::mxfp4;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -66,6 +67,15 @@ struct ggml_codec<mxfp4> {
         y[j + 16] = static_cast<float>(mxfp4_levels[in[1 + j] >> 4]) * h;
       }
     }
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = in[0];  // the e8m0 byte; codes are E2M1 codes (ggml's table is E2M1 doubled)
+    read_nibbles32(in + 1, nullptr, f.q);
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    out[0] = static_cast<std::uint8_t>(f.d);
+    write_nibbles32(f.q, out + 1, nullptr);
   }
 
  private:

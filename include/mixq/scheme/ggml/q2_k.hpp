@@ -1,6 +1,6 @@
 // ggml Q2_K (FORMATS.md 7.8): 256 values in 84 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -14,6 +14,7 @@ struct q2_k {
   static constexpr int type_id = 10;  ///< GGML_TYPE_Q2_K
   static constexpr const char* name = "q2_K";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::kq2;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -91,15 +92,22 @@ struct ggml_codec<q2_k> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 84) {
-      const float d = load_half(in + 80), dmin = load_half(in + 82);
-      for (int i = 0; i < 256; ++i, ++y) {
-        const std::uint8_t s = in[i / 16];
-        const int q = (in[16 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
-        const float dl = d * static_cast<float>(s & 0x0f), ml = dmin * static_cast<float>(s >> 4);
-        *y = dl * static_cast<float>(q) - ml;
-      }
-    }
+    scheme_dequantize<q2_k>(in, nblocks, y);
+  }
+
+  /// The block as kq2 stores it: uint4 scale and min codes, uint2 codes.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in + 80);
+    f.dmin = load_le16(in + 82);
+    for (int j = 0; j < 16; ++j) f.sc[j] = in[j] & 0x0f, f.mn[j] = static_cast<std::uint8_t>(in[j] >> 4);
+    for (int i = 0; i < 256; ++i)
+      f.q[i] = static_cast<std::uint8_t>((in[16 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3);
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    for (int j = 0; j < 16; ++j) out[j] = static_cast<std::uint8_t>((f.sc[j] & 0x0f) | (f.mn[j] << 4));
+    pack_2bit(out + 16, f.q);
+    store_le16(out + 80, f.d);
+    store_le16(out + 82, f.dmin);
   }
 
  private:

@@ -18,6 +18,7 @@ struct q3_k {
   static constexpr int type_id = 11;  ///< GGML_TYPE_Q3_K
   static constexpr const char* name = "q3_K";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::kq3;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -81,15 +82,28 @@ struct ggml_codec<q3_k> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 110) {
-      const float d = load_half(in + 108);
-      for (int i = 0; i < 256; ++i, ++y) {
-        const float dl = d * static_cast<float>(get_scale(in + 96, i / 16) - 32);
-        const int low = (in[32 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
-        const int high = (in[i % 32] >> (i / 32)) & 1;
-        *y = dl * static_cast<float>(low - (high ? 0 : 4));
-      }
+    scheme_dequantize<q3_k>(in, nblocks, y);
+  }
+
+  /// The block as kq3 stores it: int6 scale codes (two's complement of u - 32), int3 codes
+  /// (two's complement of low2 + 4 hbit - 4).
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in + 108);
+    f.dmin = 0;
+    for (int j = 0; j < 16; ++j) f.sc[j] = static_cast<std::uint8_t>(get_scale(in + 96, j) ^ 32), f.mn[j] = 0;
+    for (int i = 0; i < 256; ++i) {
+      const int low = (in[32 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+      const int high = (in[i % 32] >> (i / 32)) & 1;
+      f.q[i] = static_cast<std::uint8_t>((low | (high << 2)) ^ 4);
     }
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    std::memset(out, 0, 110);
+    for (int j = 0; j < 16; ++j) put_scale(out + 96, j, (f.sc[j] & 63) ^ 32);
+    std::int8_t L[256];
+    for (int i = 0; i < 256; ++i) L[i] = static_cast<std::int8_t>((f.q[i] & 7) ^ 4);
+    pack_codes(out, L);
+    store_le16(out + 108, f.d);
   }
 
  private:
@@ -117,6 +131,10 @@ struct ggml_codec<q3_k> {
         L[16 * j + l] = static_cast<std::int8_t>((q < -4 ? -4 : (q > 3 ? 3 : q)) + 4);
       }
     }
+    pack_codes(blk, L);
+  }
+  // hmask and qs from the levels L[i] = q + 4 in 0..7.
+  static void pack_codes(std::uint8_t* blk, const std::int8_t* L) noexcept {
     std::uint8_t low[256];
     std::memset(blk, 0, 32);
     for (int i = 0; i < 256; ++i) {

@@ -1,6 +1,6 @@
 // ggml Q4_0 (FORMATS.md 7.2): 32 values in 18 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -13,6 +13,7 @@ struct q4_0 {
   static constexpr int type_id = 2;  ///< GGML_TYPE_Q4_0
   static constexpr const char* name = "q4_0";
   static constexpr bool takes_importance = true;  ///< quantize_q4_0 uses an imatrix
+  using scheme = ::mixq::scheme<::mixq::int4, ::mixq::group<32>, ::mixq::fp16, ::mixq::sym::signed_extreme>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -55,13 +56,19 @@ struct ggml_codec<q4_0> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 18, y += 32) {
-      const float d = load_half(in);
-      for (int j = 0; j < 16; ++j) {
-        y[j] = static_cast<float>((in[2 + j] & 0x0f) - 8) * d;
-        y[j + 16] = static_cast<float>((in[2 + j] >> 4) - 8) * d;
-      }
-    }
+    scheme_dequantize<q4_0>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    read_nibbles32(in + 2, nullptr, f.q);
+    for (int j = 0; j < 32; ++j) f.q[j] ^= 8;  // int4 two's complement of code - 8
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    std::uint8_t q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<std::uint8_t>((f.q[j] & 15) ^ 8);
+    store_le16(out, f.d);
+    write_nibbles32(q, out + 2, nullptr);
   }
 };
 

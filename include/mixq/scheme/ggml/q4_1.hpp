@@ -1,6 +1,6 @@
 // ggml Q4_1 (FORMATS.md 7.3): 32 values in 20 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -12,6 +12,7 @@ struct q4_1 {
   static constexpr int type_id = 3;  ///< GGML_TYPE_Q4_1
   static constexpr const char* name = "q4_1";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::scheme<::mixq::uint4, ::mixq::group<32>, ::mixq::fp16, ::mixq::asym::float_min<>>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -58,13 +59,18 @@ struct ggml_codec<q4_1> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 20, y += 32) {
-      const float d = load_half(in), m = load_half(in + 2);
-      for (int j = 0; j < 16; ++j) {
-        y[j] = static_cast<float>(in[4 + j] & 0x0f) * d + m;
-        y[j + 16] = static_cast<float>(in[4 + j] >> 4) * d + m;
-      }
-    }
+    scheme_dequantize<q4_1>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    f.dmin = load_le16(in + 2);
+    read_nibbles32(in + 4, nullptr, f.q);
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    store_le16(out, f.d);
+    store_le16(out + 2, f.dmin);
+    write_nibbles32(f.q, out + 4, nullptr);
   }
 };
 

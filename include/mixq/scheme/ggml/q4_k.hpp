@@ -1,6 +1,6 @@
 // ggml Q4_K (FORMATS.md 7.10): 256 values in 144 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -16,6 +16,7 @@ struct q4_k {
   static constexpr int type_id = 12;  ///< GGML_TYPE_Q4_K
   static constexpr const char* name = "q4_K";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::kq4;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -122,16 +123,24 @@ struct kquant_affine {
     }
   }
 
-  // y = (d * sc) * q - (dmin * m) for the code q(i) of every value.
-  template <class Code>
-  static void dequantize(const std::uint8_t* blk, float* y, Code code) noexcept {
-    const float d = load_half(blk), dmin = load_half(blk + 2);
+  // d, dmin and the eight (scale, min) codes of a block.
+  static void read_scales(const std::uint8_t* blk, block_fields& f) noexcept {
+    f.d = load_le16(blk);
+    f.dmin = load_le16(blk + 2);
     for (int j = 0; j < 8; ++j) {
       int sc = 0, m = 0;
       get_scale_min_k4(j, blk + 4, sc, m);
-      const float dl = d * static_cast<float>(sc), ml = dmin * static_cast<float>(m);
-      for (int l = 0; l < 32; ++l) y[32 * j + l] = dl * static_cast<float>(code(32 * j + l)) - ml;
+      f.sc[j] = static_cast<std::uint8_t>(sc);
+      f.mn[j] = static_cast<std::uint8_t>(m);
     }
+  }
+  static void write_scales(const block_fields& f, std::uint8_t* blk) noexcept {
+    store_le16(blk, f.d);
+    store_le16(blk + 2, f.dmin);
+    std::uint8_t* B = blk + 4;
+    for (int k = 0; k < 12; ++k) B[k] = 0;
+    for (int j = 0; j < 8; ++j)
+      put_scale_min_k4(j, B, static_cast<std::uint8_t>(f.sc[j] & 63), static_cast<std::uint8_t>(f.mn[j] & 63));
   }
 };
 
@@ -154,10 +163,17 @@ struct ggml_codec<q4_k> {
     }
   }
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 144, y += 256) {
-      const std::uint8_t* qs = in + 16;
-      fit::dequantize(in, y, [qs](int i) { return (qs[32 * (i / 64) + i % 32] >> (i % 64 < 32 ? 0 : 4)) & 0x0f; });
-    }
+    scheme_dequantize<q4_k>(in, nblocks, y);
+  }
+  /// The block as kq4 stores it: uint6 scale and min codes, uint4 codes.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    fit::read_scales(in, f);
+    const std::uint8_t* qs = in + 16;
+    for (int i = 0; i < 256; ++i) f.q[i] = (qs[32 * (i / 64) + i % 32] >> (i % 64 < 32 ? 0 : 4)) & 0x0f;
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    fit::write_scales(f, out);
+    pack(out, f.q);
   }
 
  private:

@@ -1,6 +1,6 @@
 // ggml Q5_0 (FORMATS.md 7.4): 32 values in 22 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -13,6 +13,7 @@ struct q5_0 {
   static constexpr int type_id = 6;  ///< GGML_TYPE_Q5_0
   static constexpr const char* name = "q5_0";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::scheme<::mixq::int5, ::mixq::group<32>, ::mixq::fp16, ::mixq::sym::signed_extreme>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -64,16 +65,19 @@ struct ggml_codec<q5_0> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 22, y += 32) {
-      const float d = load_half(in);
-      const std::uint32_t qh = load_le32(in + 2);
-      for (int j = 0; j < 16; ++j) {
-        const int lo = (in[6 + j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-        const int hi = (in[6 + j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-        y[j] = static_cast<float>(lo - 16) * d;
-        y[j + 16] = static_cast<float>(hi - 16) * d;
-      }
-    }
+    scheme_dequantize<q5_0>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    read_nibbles32(in + 6, in + 2, f.q);
+    for (int j = 0; j < 32; ++j) f.q[j] ^= 16;  // int5 two's complement of code - 16
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    std::uint8_t q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<std::uint8_t>((f.q[j] & 31) ^ 16);
+    store_le16(out, f.d);
+    write_nibbles32(q, out + 6, out + 2);
   }
 };
 

@@ -13,6 +13,7 @@ struct q5_1 {
   static constexpr int type_id = 7;  ///< GGML_TYPE_Q5_1
   static constexpr const char* name = "q5_1";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::scheme<::mixq::uint_format<5>, ::mixq::group<32>, ::mixq::fp16, ::mixq::asym::float_min<>>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -56,16 +57,18 @@ struct ggml_codec<q5_1> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 24, y += 32) {
-      const float d = load_half(in), m = load_half(in + 2);
-      const std::uint32_t qh = load_le32(in + 4);
-      for (int j = 0; j < 16; ++j) {
-        const int lo = (in[8 + j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-        const int hi = (in[8 + j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-        y[j] = static_cast<float>(lo) * d + m;
-        y[j + 16] = static_cast<float>(hi) * d + m;
-      }
-    }
+    scheme_dequantize<q5_1>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    f.dmin = load_le16(in + 2);
+    read_nibbles32(in + 8, in + 4, f.q);
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    store_le16(out, f.d);
+    store_le16(out + 2, f.dmin);
+    write_nibbles32(f.q, out + 8, out + 4);
   }
 };
 

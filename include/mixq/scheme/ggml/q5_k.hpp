@@ -16,6 +16,7 @@ struct q5_k {
   static constexpr int type_id = 13;  ///< GGML_TYPE_Q5_K
   static constexpr const char* name = "q5_K";
   static constexpr bool takes_importance = true;
+  using scheme = ::mixq::kq5;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -40,14 +41,21 @@ struct ggml_codec<q5_k> {
     }
   }
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 176, y += 256) {
-      const std::uint8_t* qh = in + 16;
-      const std::uint8_t* qs = in + 48;
-      fit::dequantize(in, y, [qh, qs](int i) {
-        const int low = (qs[32 * (i / 64) + i % 32] >> (i % 64 < 32 ? 0 : 4)) & 0x0f;
-        return low + (((qh[i % 32] >> (i / 32)) & 1) << 4);
-      });
+    scheme_dequantize<q5_k>(in, nblocks, y);
+  }
+  /// The block as kq5 stores it: uint6 scale and min codes, uint5 codes.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    fit::read_scales(in, f);
+    const std::uint8_t* qh = in + 16;
+    const std::uint8_t* qs = in + 48;
+    for (int i = 0; i < 256; ++i) {
+      const int low = (qs[32 * (i / 64) + i % 32] >> (i % 64 < 32 ? 0 : 4)) & 0x0f;
+      f.q[i] = static_cast<std::uint8_t>(low + (((qh[i % 32] >> (i / 32)) & 1) << 4));
     }
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    fit::write_scales(f, out);
+    pack(out, f.q);
   }
 
  private:

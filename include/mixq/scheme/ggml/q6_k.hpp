@@ -2,7 +2,7 @@
 #pragma once
 #include <cstring>
 
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -17,6 +17,7 @@ struct q6_k {
   static constexpr int type_id = 14;  ///< GGML_TYPE_Q6_K
   static constexpr const char* name = "q6_K";
   static constexpr bool takes_importance = true;  ///< used raw as make_qx_quants weights
+  using scheme = ::mixq::kq6;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -34,16 +35,26 @@ struct ggml_codec<q6_k> {
     for (std::size_t b = 0; b < n / 256; ++b, x += 256, imp += 256, out += 210) block(x, imp, out);
   }
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 210) {
-      const float d = load_half(in + 208);
-      for (int i = 0; i < 256; ++i, ++y) {
-        const int h = i / 128, g = (i % 128) / 32, l = i % 32;
-        const int low = (in[64 * h + l + 32 * (g % 2)] >> (g < 2 ? 0 : 4)) & 0x0f;
-        const int high = (in[128 + 32 * h + l] >> (2 * g)) & 3;
-        const auto sc = static_cast<std::int8_t>(in[192 + i / 16]);
-        *y = d * static_cast<float>(sc) * static_cast<float>((low | (high << 4)) - 32);
-      }
+    scheme_dequantize<q6_k>(in, nblocks, y);
+  }
+  /// The block as kq6 stores it: int8 scale codes (the bytes), int6 codes (two's complement of code - 32).
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in + 208);
+    f.dmin = 0;
+    for (int j = 0; j < 16; ++j) f.sc[j] = in[192 + j], f.mn[j] = 0;
+    for (int i = 0; i < 256; ++i) {
+      const int h = i / 128, g = (i % 128) / 32, l = i % 32;
+      const int low = (in[64 * h + l + 32 * (g % 2)] >> (g < 2 ? 0 : 4)) & 0x0f;
+      const int high = (in[128 + 32 * h + l] >> (2 * g)) & 3;
+      f.q[i] = static_cast<std::uint8_t>((low | (high << 4)) ^ 32);
     }
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    std::int8_t L[256];
+    for (int i = 0; i < 256; ++i) L[i] = static_cast<std::int8_t>((f.q[i] & 63) ^ 32);
+    pack_codes(out, L);
+    for (int j = 0; j < 16; ++j) out[192 + j] = f.sc[j];
+    store_le16(out + 208, f.d);
   }
 
  private:
@@ -76,6 +87,10 @@ struct ggml_codec<q6_k> {
         L[16 * j + l] = static_cast<std::int8_t>((q < -32 ? -32 : (q > 31 ? 31 : q)) + 32);
       }
     }
+    pack_codes(out, L);
+  }
+  // ql and qh from the levels L[i] = code + 32 in 0..63.
+  static void pack_codes(std::uint8_t* out, const std::int8_t* L) noexcept {
     std::uint8_t* ql = out;
     std::uint8_t* qh = out + 128;
     for (int g = 0; g < 256; g += 128, ql += 64, qh += 32) {

@@ -1,6 +1,6 @@
 // ggml Q8_0 (FORMATS.md 7.6): 32 values in 34 bytes.
 #pragma once
-#include "common.hpp"
+#include "block_fields.hpp"
 
 MIXQ_GGML_EXACT_FP_BEGIN
 namespace mixq::ggml {
@@ -12,6 +12,7 @@ struct q8_0 {
   static constexpr int type_id = 8;  ///< GGML_TYPE_Q8_0
   static constexpr const char* name = "q8_0";
   static constexpr bool takes_importance = false;  ///< quantize_q8_0 ignores an imatrix
+  using scheme = ::mixq::scheme<::mixq::int8, ::mixq::group<32>, ::mixq::fp16, ::mixq::sym::restricted>;  ///< the same values as a mixq scheme (to_matrix / from_matrix)
 };
 
 inline namespace MIXQ_ISA_NS {
@@ -39,10 +40,16 @@ struct ggml_codec<q8_0> {
   }
 
   static void dequantize(const std::uint8_t* in, std::size_t nblocks, float* y) noexcept {
-    for (std::size_t b = 0; b < nblocks; ++b, in += 34, y += 32) {
-      const float d = load_half(in);
-      for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(static_cast<std::int8_t>(in[2 + j])) * d;
-    }
+    scheme_dequantize<q8_0>(in, nblocks, y);
+  }
+  /// The block as its scheme stores it.
+  static void read_fields(const std::uint8_t* in, block_fields& f) noexcept {
+    f.d = load_le16(in);
+    std::memcpy(f.q, in + 2, 32);  // int8 codes are the bytes
+  }
+  static void write_fields(const block_fields& f, std::uint8_t* out) noexcept {
+    store_le16(out, f.d);
+    std::memcpy(out + 2, f.q, 32);
   }
 };
 
