@@ -41,7 +41,7 @@ void scheme_row(const char* name, const std::vector<float>& w, std::size_t rows,
   double num = 0, den = 0;
   for (std::size_t i = 0; i < w.size(); ++i) num += double(d[i] - w[i]) * (d[i] - w[i]), den += double(w[i]) * w[i];
   const char* m = method == mixq::rtn_method::minmax ? "min-max" : method == mixq::rtn_method::mse_clip ? "mse-clip" : "weighted-ls";
-  std::printf("%-16s %-11s %-34s %8.4f %10.5f %8.2f\n", name, m, mixq::scheme_name<S>().c_str(), q.bits_per_weight(),
+  std::printf("%-16s %-11s %-42s %8.4f %10.5f %8.2f\n", name, m, mixq::scheme_name<S>().c_str(), q.bits_per_weight(),
               std::sqrt(num / den), 10 * std::log10(den / num));
 }
 
@@ -90,7 +90,7 @@ int main() {
   std::uniform_real_distribution<float> u01(0.f, 1.f);
   for (float& v : w) v = 0.02f * nd(rng) * (u01(rng) < 0.005f ? 10.f : 1.f);
   std::printf("\nschemes on a %zu x %zu N(0, 0.02^2) matrix with 0.5%% outliers (x10)\n\n", rows, cols);
-  std::printf("%-16s %-11s %-34s %8s %10s %8s\n", "preset", "method", "scheme", "bits/w", "rel rms", "SQNR dB");
+  std::printf("%-16s %-11s %-42s %8s %10s %8s\n", "preset", "method", "scheme", "bits/w", "rel rms", "SQNR dB");
   scheme_row<int8_per_channel>("int8_per_channel", w, rows, cols);
   scheme_row<mxint8>("mxint8", w, rows, cols);
   scheme_row<mxfp8_e4m3>("mxfp8_e4m3", w, rows, cols);

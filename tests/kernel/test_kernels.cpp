@@ -118,11 +118,57 @@ double max_code_magnitude() {
   return v;
 }
 
+// The kernel table without its scheme type (the function pointers do not depend on it), so the
+// Catch-heavy checks below are compiled once, not once per scheme.
+struct erased_kernels {
+  md::kernels<int4_g128_sym>::dequantize_fn dequantize;
+  md::kernels<int4_g128_sym>::gemv_fn gemv, gemv_q8;
+  md::kernels<int4_g128_sym>::gemm_fn gemm, gemm_q8;
+  const char* name;
+};
 template <class S>
-void check_q8(const quantized_matrix_view<S>& m, std::size_t r, const float* w, const float* x, std::size_t K, float got,
-              bound_stats& st, const std::string& what) {
-  const std::size_t B = q8_block_rule<S>(K), nb = (K + B - 1) / B;
+erased_kernels erase(const md::kernels<S>& k) {
+  return {k.dequantize, k.gemv, k.gemv_q8, k.gemm, k.gemm_q8, k.name};
+}
+
+// One quantized matrix and what the checks need from its scheme.
+struct test_case {
+  const void* base = nullptr;
+  std::size_t M = 0, K = 0;
+  std::vector<float> ref;    // dequantize_reference
+  std::vector<double> offs;  // per weight: 2 (|s| (V + |z|) + |m|), the largest |term| the int8 path rounds
+  std::size_t q8_block = 0;  // the documented activation block rule
+  bool q8 = false;           // supports_q8<S>
+  std::string what;
+};
+
+template <class S>
+test_case make_case(const quantized_matrix<S>& qm, const char* isa, float mag) {
+  const auto m = qm.view();
+  test_case c;
+  c.base = m.base;
+  c.M = m.rows();
+  c.K = m.cols();
+  c.what = std::string(isa) + " " + scheme_name<S>() + " M=" + std::to_string(c.M) + " K=" + std::to_string(c.K) +
+           " mag=" + std::to_string(mag);
+  c.ref.resize(c.M * c.K);
+  dequantize_reference(m, c.ref.data(), 0, c.M);
+  c.q8 = supports_q8<S>;
+  c.q8_block = q8_block_rule<S>(c.K);
   const double vmax = max_code_magnitude<S>();
+  c.offs.resize(c.M * c.K);
+  for (std::size_t r = 0; r < c.M; ++r)
+    for (std::size_t k = 0; k < c.K; ++k) {
+      const std::size_t u = m.unit(r, k);
+      c.offs[r * c.K + k] = 2 * (std::fabs(static_cast<double>(m.scale(u))) * (vmax + std::fabs(static_cast<double>(m.zero(u)))) +
+                                 std::fabs(static_cast<double>(m.min(u))));
+    }
+  return c;
+}
+
+void check_q8(const test_case& tc, std::size_t r, const float* x, float got, bound_stats& st, const std::string& what) {
+  const std::size_t K = tc.K, B = tc.q8_block, nb = (K + B - 1) / B;
+  const float* w = tc.ref.data() + r * K;
   double ref = 0, quant = 0, round = 0;
   for (std::size_t b = 0; b < nb; ++b) {
     const std::size_t c0 = b * B, c1 = std::min(K, c0 + B);
@@ -130,13 +176,9 @@ void check_q8(const quantized_matrix_view<S>& m, std::size_t r, const float* w, 
     for (std::size_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(static_cast<double>(x[c])));
     const double sx = amax / 127;
     for (std::size_t c = c0; c < c1; ++c) {
-      const std::size_t u = m.unit(r, c);
-      // |s| (V + |z|), and for K-quant mins |s| V + |m|: the largest |term| the integer path rounds
-      const double offs = 2 * (std::fabs(static_cast<double>(m.scale(u))) * (vmax + std::fabs(static_cast<double>(m.zero(u)))) +
-                               std::fabs(static_cast<double>(m.min(u))));
       ref += static_cast<double>(w[c]) * x[c];
       sw += std::fabs(static_cast<double>(w[c]));
-      round += (std::fabs(static_cast<double>(w[c])) + offs) * (std::fabs(static_cast<double>(x[c])) + sx);
+      round += (std::fabs(static_cast<double>(w[c])) + tc.offs[r * K + c]) * (std::fabs(static_cast<double>(x[c])) + sx);
     }
     quant += (sx / 2 + 4 * u32 * amax) * sw;
   }
@@ -149,93 +191,100 @@ void check_q8(const quantized_matrix_view<S>& m, std::size_t r, const float* w, 
   if (bound > 0) st.worst = std::max(st.worst, err / bound);
 }
 
+void report_bounds(const char* isa, const std::string& scheme, const bound_stats& exact_st, const bound_stats& q8_st) {
+  UNSCOPED_INFO(isa << " " << scheme << ": worst err/bound exact " << exact_st.worst << ", q8 " << q8_st.worst);
+  CHECK(exact_st.worst <= 1.0);
+}
+
+// All kernels of one table on one matrix.
+void check_case(const erased_kernels& k, const test_case& tc, std::mt19937& rng, bound_stats& exact_st,
+                bound_stats& q8_st) {
+  std::normal_distribution<float> nd;
+  const std::size_t M = tc.M, K = tc.K;
+  const std::string& what = tc.what;
+  const std::vector<float>& ref = tc.ref;
+
+  // dequantize: whole matrix and a row range, bit-identical
+  std::vector<float> dq(M * K);
+  k.dequantize(tc.base, M, K, dq.data(), 0, M);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < dq.size(); ++i) bad += !same_bits(dq[i], ref[i]);
+  INFO(what);
+  CHECK(bad == 0);
+  if (M > 2) {
+    std::vector<float> part((M - 2) * K);
+    k.dequantize(tc.base, M, K, part.data(), 1, M - 1);
+    bad = 0;
+    for (std::size_t i = 0; i < part.size(); ++i) bad += !same_bits(part[i], ref[K + i]);
+    CHECK(bad == 0);
+  }
+
+  // gemv (row subrange leaves the rest of y alone)
+  std::vector<float> x(K);
+  for (auto& v : x) v = nd(rng);
+  std::vector<float> y(M, -7.0f);
+  const std::size_t r0 = M > 2 ? 1 : 0, r1 = M;
+  k.gemv(tc.base, M, K, x.data(), y.data(), r0, r1);
+  for (std::size_t r = 0; r < M; ++r) {
+    if (r < r0) CHECK(y[r] == -7.0f);
+    else check_exact(ref.data() + r * K, x.data(), K, y[r], exact_st, what + " gemv r=" + std::to_string(r));
+  }
+
+  // gemm with padded strides; X and Y sized exactly to the last element used
+  for (const std::size_t N : {std::size_t{2}, std::size_t{5}, std::size_t{19}}) {
+    const std::size_t ldx = K + 3, ldy = M + 1;
+    std::vector<float> X((N - 1) * ldx + K), Y((N - 1) * ldy + M, -7.0f);
+    for (auto& v : X) v = nd(rng);
+    k.gemm(tc.base, M, K, X.data(), N, ldx, Y.data(), ldy, 0, M);
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t r = 0; r < M; ++r)
+        check_exact(ref.data() + r * K, X.data() + n * ldx, K, Y[n * ldy + r], exact_st,
+                    what + " gemm N=" + std::to_string(N) + " n=" + std::to_string(n) + " r=" + std::to_string(r));
+    for (std::size_t n = 0; n + 1 < N; ++n) CHECK(Y[n * ldy + M] == -7.0f);
+
+    if (tc.q8) {
+      std::vector<float> Yq((N - 1) * ldy + M, -7.0f);
+      k.gemm_q8(tc.base, M, K, X.data(), N, ldx, Yq.data(), ldy, 0, M);
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t r = 0; r < M; ++r)
+          check_q8(tc, r, X.data() + n * ldx, Yq[n * ldy + r], q8_st,
+                   what + " gemm_q8 N=" + std::to_string(N) + " n=" + std::to_string(n));
+    }
+  }
+  if (tc.q8) {
+    REQUIRE(k.gemv_q8 != nullptr);
+    std::vector<float> yq(M, -7.0f);
+    k.gemv_q8(tc.base, M, K, x.data(), yq.data(), r0, r1);
+    for (std::size_t r = 0; r < M; ++r) {
+      if (r < r0) CHECK(yq[r] == -7.0f);
+      else check_q8(tc, r, x.data(), yq[r], q8_st, what + " gemv_q8 r=" + std::to_string(r));
+    }
+  } else {
+    CHECK(k.gemv_q8 == nullptr);
+  }
+}
+
 // All kernels of one table on one scheme.
 template <class S>
-void check_table(const md::kernels<S>& k, unsigned seed) {
+void check_table(const erased_kernels& k, unsigned seed) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> nd;
   bound_stats exact_st, q8_st;
   for (const float mag : magnitudes<S>()) {
     for (const std::size_t K : test_cols<S>()) {
       for (const std::size_t M : {std::size_t{1}, std::size_t{5}, std::size_t{37}}) {
         const auto qm = make_matrix<S>(M, K, mag, seed + static_cast<unsigned>(K * 7 + M));
-        const auto m = qm.view();
-        const std::string what = std::string(k.name) + " " + scheme_name<S>() + " M=" + std::to_string(M) +
-                                 " K=" + std::to_string(K) + " mag=" + std::to_string(mag);
-        std::vector<float> ref(M * K);
-        dequantize_reference(m, ref.data(), 0, M);
-
-        // dequantize: whole matrix and a row range, bit-identical
-        std::vector<float> dq(M * K);
-        k.dequantize(m.base, M, K, dq.data(), 0, M);
-        std::size_t bad = 0;
-        for (std::size_t i = 0; i < dq.size(); ++i) bad += !same_bits(dq[i], ref[i]);
-        INFO(what);
-        CHECK(bad == 0);
-        if (M > 2) {
-          std::vector<float> part((M - 2) * K);
-          k.dequantize(m.base, M, K, part.data(), 1, M - 1);
-          bad = 0;
-          for (std::size_t i = 0; i < part.size(); ++i) bad += !same_bits(part[i], ref[K + i]);
-          CHECK(bad == 0);
-        }
-
-        // gemv (row subrange leaves the rest of y alone)
-        std::vector<float> x(K);
-        for (auto& v : x) v = nd(rng);
-        std::vector<float> y(M, -7.0f);
-        const std::size_t r0 = M > 2 ? 1 : 0, r1 = M;
-        k.gemv(m.base, M, K, x.data(), y.data(), r0, r1);
-        for (std::size_t r = 0; r < M; ++r) {
-          if (r < r0) CHECK(y[r] == -7.0f);
-          else check_exact(ref.data() + r * K, x.data(), K, y[r], exact_st, what + " gemv r=" + std::to_string(r));
-        }
-
-        // gemm with padded strides; X and Y sized exactly to the last element used
-        for (const std::size_t N : {std::size_t{2}, std::size_t{5}, std::size_t{19}}) {
-          const std::size_t ldx = K + 3, ldy = M + 1;
-          std::vector<float> X((N - 1) * ldx + K), Y((N - 1) * ldy + M, -7.0f);
-          for (auto& v : X) v = nd(rng);
-          k.gemm(m.base, M, K, X.data(), N, ldx, Y.data(), ldy, 0, M);
-          for (std::size_t n = 0; n < N; ++n)
-            for (std::size_t r = 0; r < M; ++r)
-              check_exact(ref.data() + r * K, X.data() + n * ldx, K, Y[n * ldy + r], exact_st,
-                          what + " gemm N=" + std::to_string(N) + " n=" + std::to_string(n) + " r=" + std::to_string(r));
-          for (std::size_t n = 0; n + 1 < N; ++n) CHECK(Y[n * ldy + M] == -7.0f);
-
-          if constexpr (supports_q8<S>) {
-            std::vector<float> Yq((N - 1) * ldy + M, -7.0f);
-            k.gemm_q8(m.base, M, K, X.data(), N, ldx, Yq.data(), ldy, 0, M);
-            for (std::size_t n = 0; n < N; ++n)
-              for (std::size_t r = 0; r < M; ++r)
-                check_q8<S>(m, r, ref.data() + r * K, X.data() + n * ldx, K, Yq[n * ldy + r], q8_st,
-                            what + " gemm_q8 N=" + std::to_string(N) + " n=" + std::to_string(n));
-          }
-        }
-        if constexpr (supports_q8<S>) {
-          REQUIRE(k.gemv_q8 != nullptr);
-          std::vector<float> yq(M, -7.0f);
-          k.gemv_q8(m.base, M, K, x.data(), yq.data(), r0, r1);
-          for (std::size_t r = 0; r < M; ++r) {
-            if (r < r0) CHECK(yq[r] == -7.0f);
-            else check_q8<S>(m, r, ref.data() + r * K, x.data(), K, yq[r], q8_st, what + " gemv_q8 r=" + std::to_string(r));
-          }
-        } else {
-          CHECK(k.gemv_q8 == nullptr);
-        }
+        check_case(k, make_case(qm, k.name, mag), rng, exact_st, q8_st);
       }
     }
   }
   // How tight the bounds are (printed with -s); each must stay <= 1.
-  UNSCOPED_INFO(k.name << " " << scheme_name<S>() << ": worst err/bound exact " << exact_st.worst << ", q8 "
-                       << q8_st.worst);
-  CHECK(exact_st.worst <= 1.0);
+  report_bounds(k.name, scheme_name<S>(), exact_st, q8_st);
 }
 
 template <class S>
 void check_all_isas() {
   // This TU's compile-time path.
-  check_table<S>(kernel_detail::make_kernel_table<S>(MIXQ_DISPATCH_THIS_ISA), 1);
+  check_table<S>(erase(kernel_detail::make_kernel_table<S>(MIXQ_DISPATCH_THIS_ISA)), 1);
 #if MIXQ_TEST_DISPATCH
   // Every per-ISA build this CPU can run.
   for (const md::isa i : {md::isa::generic, md::isa::avx2, md::isa::avx512, md::isa::avx512_vnni}) {
@@ -251,7 +300,7 @@ void check_all_isas() {
       case md::isa::avx512_vnni: k = md::get_kernels<S, md::isa::avx512_vnni>(); break;
     }
     CHECK(k.built_for == i);
-    check_table<S>(k, 2 + static_cast<unsigned>(i));
+    check_table<S>(erase(k), 2 + static_cast<unsigned>(i));
   }
 #endif
 }

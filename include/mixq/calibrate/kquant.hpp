@@ -39,6 +39,9 @@ struct kquant_fit {
   float s = 0, m = 0;
 };
 
+// The code and value functions and the error loop share one fp-contract setting (s * q - m is
+// two roundings), so that the loop can inline them.
+MIXQ_EXACT_FP_BEGIN
 /// The code of w under (s, m), and its value; s == 0 gives code 0 (value -m).
 template <Scheme S>
 unsigned kquant_code(float w, float s, float m) noexcept {
@@ -52,13 +55,11 @@ unsigned kquant_code(float w, float s, float m) noexcept {
     return encode<typename T::F>(is_finite(x) ? x : 0.0f, overflow::saturate) & ((1u << S::code_bits) - 1u);
   }
 }
-MIXQ_EXACT_FP_BEGIN
 template <Scheme S>
 float kquant_value(unsigned q, float s, float m) noexcept {
   if constexpr (S::has_sub_min) return s * static_cast<float>(q) - m;
   else return s * code_value<S>(q);
 }
-MIXQ_EXACT_FP_END
 
 /// Min-max fit with the range shrunk by p (1 = plain min-max).
 template <Scheme S>
@@ -89,6 +90,7 @@ double kquant_error(const float* v, const float* wt, std::size_t n, kquant_fit f
   for (std::size_t i = 0; i < n; ++i) res[i] = kquant_value<S>(kquant_code<S>(v[i], f.s, f.m), f.s, f.m) - v[i];
   return pow_sum(res, wt, n, norm);
 }
+MIXQ_EXACT_FP_END
 
 /// First level: the fp32 scale (and min) of one unit by the chosen method. `wt` are the
 /// per-value weights (nullptr: uniform for mse_clip, ggml's defaults for weighted_ls).
