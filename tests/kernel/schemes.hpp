@@ -36,6 +36,8 @@ using s_mxfp8_e5m2 = mxfp8_e5m2;
 using s_mxint8 = mxint8;
 using s_fp8_channel = fp8_e4m3_per_channel;
 using s_fp4_g16_fp8 = scheme<fp4_e2m1fn, group<16>, fp8_e4m3fn>;
+using s_nvfp4 = nvfp4;  // fp8 e4m3 block scales under an fp32 tensor scale
+using s_int4_g32_e5m2 = scheme<int4, group<32>, fp8_e5m2>;
 // Two-level k-quant schemes: ggml's Q2_K..Q6_K meanings and two nobody named.
 using s_kq2 = kq2;
 using s_kq3 = kq3;
@@ -55,7 +57,7 @@ using s_uint5_g64_fmin_bf16 = scheme<uint_format<5>, group<64>, bf16, asym::floa
   X(s_int4_g128_asym) X(s_int4_g32_asym) X(s_int4_channel_gptq) X(s_int4_g16_extreme) X(s_uint4_g64_hqq)          \
   X(s_int4_g256_fp8) X(s_uint5_g48_bf16) X(s_int5_channel) X(s_int6_g64_asym) X(s_int6_g32_sym) X(s_int7_tensor)  \
   X(s_int8_channel) X(s_uint8_g128_asym) X(s_int8_g40_hqq) X(s_nf4_g64) X(s_iq4_g32) X(s_mxfp4) X(s_mxfp6_e3m2)   \
-  X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8)    \
+  X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8) X(s_nvfp4) X(s_int4_g32_e5m2) \
   X(s_kq2) X(s_kq3) X(s_kq4) X(s_kq5) X(s_kq6) X(s_kq3_asym_g32_bf16) X(s_kq4_sym_fp8_sub) \
   X(s_uint4_g32_fmin) X(s_uint5_g64_fmin_bf16)
 

@@ -3,6 +3,7 @@
 
 #include <mixq/mixq.hpp>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -70,3 +71,24 @@ TEST_CASE("dispatch picks the best supported build and reports the CPU's ISAs", 
   CHECK(k.built_for == best);
 #endif
 }
+
+#if MIXQ_KERNEL_HAS_AVX512
+// The AVX-512 bit-move decoders of 8-bit scale formats against decode_scale, every code.
+template <class SF>
+void check_byte_scale_decoder() {
+  for (int c = 0; c < (1 << SF::bits); ++c) {
+    std::uint8_t b[16];
+    for (auto& v : b) v = static_cast<std::uint8_t>(c);
+    float out[16];
+    _mm512_storeu_ps(out, kernel_detail::avx512::decode_byte_scales<SF>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b))));
+    const float ref = decode_scale<SF>(static_cast<scale_code_t<SF>>(c));
+    INFO(format_name<SF>() << " code " << c << ": " << out[0] << " vs " << ref);
+    CHECK((std::memcmp(&out[0], &ref, sizeof ref) == 0 || (out[0] != out[0] && ref != ref)));
+  }
+}
+TEST_CASE("AVX-512 scale decoders equal decode_scale for every code", "[kernel][avx512]") {
+  check_byte_scale_decoder<fp8_e4m3fn>();
+  check_byte_scale_decoder<fp8_e5m2>();
+  check_byte_scale_decoder<e8m0fnu>();
+}
+#endif
