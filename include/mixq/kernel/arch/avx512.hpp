@@ -19,6 +19,7 @@
 #if MIXQ_KERNEL_HAS_AVX512
 #include <immintrin.h>
 
+#include <bit>
 #include <cmath>
 
 // GCC PR105593: -Wall warns from inside avx512fintrin.h about its own undefined temporaries.
@@ -39,6 +40,17 @@ inline __mmask64 tail64(std::size_t n) noexcept {
   return n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1u);
 }
 inline float hsum(__m512 v) noexcept { return _mm512_reduce_add_ps(v); }
+
+/// Software prefetch for the row-blocked kernels: the byte at offset `off` of each of R rows,
+/// `ahead` bytes further on (the next row block, at the column being read now). One core reads
+/// R weight streams at once and the hardware prefetchers alone do not keep enough misses in
+/// flight to use its DRAM bandwidth. A prefetch never faults, so addresses past the matrix are
+/// harmless; they are formed as integers.
+template <int R>
+inline void prefetch_rows(const std::uint8_t* const* row, std::size_t ahead, std::size_t off) noexcept {
+  MIXQ_UNROLL for (int i = 0; i < R; ++i)
+    _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row[i]) + ahead + off), _MM_HINT_T0);
+}
 
 /// The code table padded to 16 / 32 entries, for permutexvar / permutex2var lookups.
 template <Scheme S>
@@ -221,48 +233,99 @@ inline void deinterleave32(const float* x, std::size_t n32, float* xp) noexcept 
   }
 }
 
-/// R rows x V activation vectors of a 4-bit scheme: out[i * V + v] = sum_u s_u * sum_{c in u}
-/// (v(q_c) - z_u) x_v[c] over the first kmain columns (kmain a multiple of 32 and of the unit
-/// length, or one unit per row). xp: V de-interleaved vectors, stride ldxp.
+/// Whether gemv4_block takes a 4-bit scheme with unit length ul and K columns: codes decoded
+/// by one 16-entry table, K a multiple of 32, units of 16 columns or a multiple of 32 (or whole
+/// rows).
+template <Scheme S>
+inline bool gemv4_supported(std::size_t K, std::size_t ul) noexcept {
+  if constexpr (S::code_bits != 4) {
+    (void)K, (void)ul;
+    return false;
+  } else {
+    return K % 32 == 0 && K > 0 && (ul % 32 == 0 || ul == 16 || S::is_per_tensor || S::is_per_channel);
+  }
+}
+
+/// R rows x V activation vectors of a 4-bit scheme: out[i * V + v] = sum_c w_c x_v[c], with w_c
+/// the reference weight s * (v(q) - z) (mins: s * v(q) - m, z holding m) formed exactly in
+/// registers and one FMA per weight. Every 32 columns, 16 code bytes are widened to 16 lanes: the
+/// low nibbles are the even columns, the high nibbles the odd ones (xp: deinterleave32 order).
+/// Units of >= 32 columns: one vpermps per 16 weights from a table of the unit's 16 weights.
+/// 16-column units (two per 16 lanes): the lanes' code values scaled per lane (8 + 8).
+/// xp: V vectors with stride ldxp; s, z: per row i, unit u at [i * nu + u].
 template <Scheme S, int R, int V>
 inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const float* xp, std::size_t ldxp,
-                        std::size_t kmain, std::size_t ul, std::size_t nu, const float* s, const float* z,
+                        std::size_t K, std::size_t ul, std::size_t nu, const float* s, const float* z,
                         float* out) noexcept {
-  constexpr bool split = R * V <= 4;  // two accumulator chains per output when there are few outputs
   const __m512 base = _mm512_load_ps(lut_regs<S>::padded.data());
+  // weights from code values: s * (v - z), or s * v - m; never fused (the reference's roundings)
+  auto weights = [](__m512 v, __m512 sv, __m512 zv) {
+    if constexpr (S::has_min) return _mm512_sub_ps(_mm512_mul_ps(v, sv), zv);
+    else if constexpr (S::is_asymmetric) return _mm512_mul_ps(_mm512_sub_ps(v, zv), sv);
+    else return (void)zv, _mm512_mul_ps(v, sv);
+  };
   const std::uint8_t* row[R];
-  __m512 tot[R][V];
+  __m512 acc[R][V][2];
   MIXQ_UNROLL for (int i = 0; i < R; ++i) {
     row[i] = m.codes(r + static_cast<std::size_t>(i));
-    MIXQ_UNROLL for (int v = 0; v < V; ++v) tot[i][v] = _mm512_setzero_ps();
+    MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v][0] = acc[i][v][1] = _mm512_setzero_ps();
   }
-  const std::size_t ulm = ul < kmain ? ul : kmain;
-  for (std::size_t u = 0, c0 = 0; c0 < kmain; ++u, c0 += ulm) {
-    __m512 lut[R], a0[R][V], a1[R][V];
-    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-      lut[i] = S::is_asymmetric ? _mm512_sub_ps(base, _mm512_set1_ps(z[i * nu + u])) : base;
-      MIXQ_UNROLL for (int v = 0; v < V; ++v) a0[i][v] = a1[i][v] = _mm512_setzero_ps();
+  const std::size_t ahead = R * m.layout.code_row_bytes;
+  auto fma2 = [&](int i, std::size_t c, __m512 lo, __m512 hi) {
+    MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+      const float* x = xp + static_cast<std::size_t>(v) * ldxp + c;
+      acc[i][v][0] = _mm512_fmadd_ps(lo, _mm512_load_ps(x), acc[i][v][0]);
+      acc[i][v][1] = _mm512_fmadd_ps(hi, _mm512_load_ps(x + 16), acc[i][v][1]);
     }
-    for (std::size_t c = c0; c < c0 + ulm; c += 32) {
+  };
+  auto lanes = [&](int i, std::size_t c) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[i] + c / 2)));
+  };
+  // group units of 32 / 64 columns: the chunk loop of a unit unrolled
+  constexpr std::size_t G = [] {
+    if constexpr (S::is_per_tensor || S::is_per_channel) return std::size_t{0};
+    else return S::granularity::size <= 64 ? S::granularity::size : std::size_t{0};
+  }();
+  if (ul >= 32 || S::is_per_tensor || S::is_per_channel) {
+    const std::size_t ulen = ul < K ? ul : K;
+    auto chunk = [&](std::size_t c, const __m512* w) {
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-        const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[i] + c / 2)));
-        const __m512 lo = _mm512_permutexvar_ps(t, lut[i]);
-        const __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), lut[i]);
-        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
-          const float* x = xp + static_cast<std::size_t>(v) * ldxp + c;
-          a0[i][v] = _mm512_fmadd_ps(lo, _mm512_load_ps(x), a0[i][v]);
-          if constexpr (split) a1[i][v] = _mm512_fmadd_ps(hi, _mm512_load_ps(x + 16), a1[i][v]);
-          else a0[i][v] = _mm512_fmadd_ps(hi, _mm512_load_ps(x + 16), a0[i][v]);
+        const __m512i t = lanes(i, c);
+        fma2(i, c, _mm512_permutexvar_ps(t, w[i]), _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w[i]));
+      }
+    };
+    for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ulen) {
+      __m512 w[R];
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i) * nu + u;
+        w[i] = weights(base, _mm512_set1_ps(s[k]), _mm512_set1_ps(z[k]));
+      }
+      if constexpr (G >= 32 && G % 32 == 0) {
+        if (c0 % 128 == 0) prefetch_rows<R>(row, ahead, c0 / 2);
+        MIXQ_UNROLL for (std::size_t j = 0; j < G / 32; ++j) chunk(c0 + 32 * j, w);
+      } else {
+        for (std::size_t c = c0; c < c0 + ulen; c += 32) {
+          if (c % 128 == 0) prefetch_rows<R>(row, ahead, c / 2);
+          chunk(c, w);
         }
       }
     }
-    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-      const __m512 sv = _mm512_set1_ps(s[i * nu + u]);
-      MIXQ_UNROLL for (int v = 0; v < V; ++v)
-        tot[i][v] = _mm512_fmadd_ps(sv, split ? _mm512_add_ps(a0[i][v], a1[i][v]) : a0[i][v], tot[i][v]);
+  } else {  // 16-column units: lanes 0-7 are unit 2j, lanes 8-15 unit 2j + 1
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    for (std::size_t c = 0; c < K; c += 32) {
+      if (c % 128 == 0) prefetch_rows<R>(row, ahead, c / 2);
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i) * nu + c / 16;
+        const __m512 sv = _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, s + k));
+        const __m512 zv = S::is_asymmetric ? _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, z + k)) : sv;
+        const __m512i t = lanes(i, c);
+        fma2(i, c, weights(_mm512_permutexvar_ps(t, base), sv, zv),
+             weights(_mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), base), sv, zv));
+      }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(tot[i][v]);
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
+    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
 }
 
 /// R rows x V vectors of an 8-bit integer scheme, any unit length (masked tails), natural column
@@ -282,6 +345,7 @@ inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     if constexpr (S::is_asymmetric) return _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), zv);
     else return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
   };
+  const std::size_t ahead = R * m.layout.code_row_bytes;
   for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ul) {
     const std::size_t c1 = c0 + ul;
     __m512 zv[R], a0[R][V], a1[R][V];
@@ -291,6 +355,7 @@ inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     }
     std::size_t c = c0;
     for (; c + 32 <= c1; c += 32) {
+      if (c % 64 == 0) prefetch_rows<R>(row, ahead, c);
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
         const __m512 d0 = load_d(i, c, 0xffff, zv[i]), d1 = load_d(i, c + 16, 0xffff, zv[i]);
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
@@ -326,23 +391,16 @@ MIXQ_BEGIN_NAMESPACE
 namespace kernel_detail {
 namespace avx512 {
 
-/// 4-bit codes: the nibble-pair kernel gemv4_block measured faster than the blocked kernel only
-/// for symmetric units of 32 / 64 columns (mxfp4, nf4 g64: 2-4 codes per lane there); the
-/// blocked kernel wins for 128-column and longer units and for asymmetric units.
-
-/// Fused exact kernel for N <= 8 activation rows: Y[n * ldy + r] for r in [r0, r1). 8-bit
-/// integer codes have their own kernel (gemv8_block); everything else runs the blocked kernel
-/// (avx512_gemv.inc). Returns false when no fused path applies.
+/// Fused exact kernel for N <= 8 activation rows: Y[n * ldy + r] for r in [r0, r1). 4-bit codes
+/// with 16- or 32-multiple-column units run gemv4_block, 8-bit integer codes gemv8_block;
+/// everything else runs the blocked kernel (avx512_gemv.inc). Returns false when no fused path
+/// applies.
 template <Scheme S>
 inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
                        std::size_t ldy, std::size_t r0, std::size_t r1) {
   using L = code_lut<S>;
   const std::size_t K = m.cols(), ul = unit_len(m.layout);
-  const std::size_t nu = K / ul;
-  constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
-  // Mins subtracted after scaling (K-quants, asym::float_min): the blocked kernel, which forms
-  // the reference weights s * v - m exactly.
-  if constexpr (S::has_min) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
+  const std::size_t nu = S::is_per_tensor ? 1 : K / ul;
   float* sz = scratch_as<float>(4, 8 * nu);
   float out[8];
   // R rows x V vectors per block: 4 x 1 for one vector, else 1 x N (N <= 8).
@@ -363,37 +421,22 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
       }
     }
   };
-  if constexpr (L::bits == 4 && !S::is_asymmetric && !whole_row) {
-    const std::size_t kmain = K / 32 * 32;
-    if (ul % 32 != 0 || ul >= 128 || kmain == 0) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
-    const std::size_t ldxp = kmain;
-    float* xp = scratch_as<float>(3, N * kmain);
-    for (std::size_t n = 0; n < N; ++n) deinterleave32(X + n * ldx, kmain / 32, xp + n * ldxp);
-    float* tail = scratch_as<float>(1, 32);
-    std::uint8_t* idx = scratch_as<std::uint8_t>(0, 32);
+  if constexpr (S::code_bits == 4) {
+    if (!gemv4_supported<S>(K, ul)) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
+    float* xp = scratch_as<float>(3, N * K);
+    for (std::size_t n = 0; n < N; ++n) deinterleave32(X + n * ldx, K / 32, xp + n * K);
     each_row_block([&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
-      for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
-      gemv4_block<S, R, V>(m, r, xp, ldxp, kmain, ul, nu, sz, sz + R * nu, out);
-      for (int i = 0; i < R; ++i) {
-        const std::size_t rr = r + static_cast<std::size_t>(i);
-        if (kmain < K) {  // one unit per row, ragged K: the last K % 32 columns with the reference weights
-          unpack_codes_scalar<4>(m.codes(rr), kmain, K - kmain, idx);
-          float sc = 0, zc = 0;
-          unit_scale_zero(m, rr, 0, sc, zc);
-          dequant_unit<S>(generic_tag{}, idx, K - kmain, sc, zc, tail);
-          for (int v = 0; v < V; ++v)
-            for (std::size_t c = kmain; c < K; ++c)
-              out[i * V + v] = std::fma(tail[c - kmain], X[static_cast<std::size_t>(v) * ldx + c], out[i * V + v]);
-        }
-        for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + rr] = out[i * V + v];
-      }
+      for (int i = 0; i < R; ++i) row_scales_fast(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
+      gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+      for (int i = 0; i < R; ++i)
+        for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
     });
     return true;
-  } else if constexpr (L::bits == 8 && L::integer) {
+  } else if constexpr (L::bits == 8 && L::integer && !S::has_min) {
     each_row_block([&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
-      for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
+      for (int i = 0; i < R; ++i) row_scales_fast(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
       gemv8_block<S, R, V>(m, r, X, ldx, K, ul, nu, sz, sz + R * nu, out);
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
@@ -553,12 +596,38 @@ inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::si
   const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
   const std::size_t per = ul / B;  // blocks per unit (ul is a multiple of B, or the whole row)
   float corr = 0.0f;
+  if constexpr (!S::has_float_zero) {  // 16 blocks at a time when 16 blocks span whole powers of two of units
+    if (per != 0 && (per % 16 == 0 || 16 % per == 0)) {
+      const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+      const __m512i which = per >= 16 ? _mm512_setzero_si512() : _mm512_srli_epi32(lane, std::countr_zero(per));
+      const std::size_t nu = (nb + per - 1) / per;
+      __m512 corrv = _mm512_setzero_ps();
+      for (std::size_t b = 0; b < nb; b += 16) {
+        const __mmask16 k = tail16(nb - b), ku = tail16(nu - b / per);
+        const __m512 sv = _mm512_permutexvar_ps(which, _mm512_maskz_loadu_ps(ku, s + b / per));
+        _mm512_mask_storeu_ps(sb + b, k, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
+        const __m512 zv = _mm512_permutexvar_ps(which, _mm512_maskz_loadu_ps(ku, z + b / per));
+        if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
+          _mm512_mask_storeu_epi32(ci + b, k, _mm512_setzero_si512());
+          corrv = _mm512_fmadd_ps(zv, _mm512_maskz_mul_ps(k, _mm512_maskz_loadu_ps(k, sx + b),
+                                                          _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv);
+        } else {
+          const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
+          _mm512_mask_storeu_epi32(ci + b, k, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
+        }
+      }
+      return hsum(corrv);
+    }
+  }
   for (std::size_t b = 0; b < nb; ++b) {
     const std::size_t u = per ? b / per : 0;
     sb[b] = s[u] * sx[b] * inv;
     if constexpr (S::has_float_zero) {
       ci[b] = 0;
       corr += sb[b] * ((static_cast<float>(Q::offset) + z[u] * p2) * static_cast<float>(sq[b]));
+    } else if constexpr (S::has_min) {
+      ci[b] = 0;
+      corr = std::fma(z[u], sx[b] * static_cast<float>(sq[b]), corr);
     } else {
       ci[b] = (Q::offset + static_cast<std::int32_t>(z[u]) * (1 << Q::shift)) * sq[b];
     }
@@ -615,8 +684,10 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
   auto cip = [&](int i, int v) { return cis + static_cast<std::size_t>(i * V + v) * nb; };
   const __m512i lane4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   const __m512i lane8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const std::size_t ahead = R * m.layout.code_row_bytes;
   if constexpr (S::code_bits == 4) {
     for (std::size_t j = 0; j < K / 128; ++j) {
+      prefetch_rows<R>(row, ahead, 64 * j);
       __m512i qe[V], qo[V];
       MIXQ_UNROLL for (int v = 0; v < V; ++v) {
         qe[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
@@ -641,6 +712,8 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
     if (B == 128) {
       for (std::size_t j = 0; j < K / 128; ++j) {
+        prefetch_rows<R>(row, ahead, 128 * j);
+        prefetch_rows<R>(row, ahead, 128 * j + 64);
         __m512i q0[V], q1[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
           q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
@@ -658,6 +731,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     } else {  // B == 32: two blocks per 64-byte chunk
       for (std::size_t j = 0; j < K / 64; ++j) {
+        prefetch_rows<R>(row, ahead, 64 * j);
         __m512i q0[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 64 * j);
         MIXQ_UNROLL for (int i = 0; i < R; ++i) {
@@ -691,7 +765,6 @@ inline void split_even_odd128(const std::int8_t* q, std::size_t K, std::int8_t* 
 template <Scheme S>
 inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
                           std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
-  if constexpr (S::has_min) return false;  // mins after scaling (K-quants, Q4_1): the generic int8 path
   if (N > 8) return gemm_q8_panels<S>(t, m, X, N, ldx, Y, ldy, r0, r1);
   if constexpr (S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer)) {
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
@@ -713,7 +786,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
     auto block = [&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
       for (int i = 0; i < R; ++i) {
-        row_scales(m, r + static_cast<std::size_t>(i), sz, sz + nu);
+        avx512::row_scales_fast(m, r + static_cast<std::size_t>(i), sz, sz + nu);
         for (int v = 0; v < V; ++v)
           corr[i * V + v] = avx512::q8_row_prep<S>(sz, sz + nu, ul, B, nb, a.scale + static_cast<std::size_t>(v) * nb,
                                                    a.sum + static_cast<std::size_t>(v) * nb,
@@ -830,6 +903,7 @@ template <Scheme S>
 inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
                            std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
   using Q = q8_codes<S>;
+  if constexpr (S::has_min) return false;  // mins after scaling (K-quants, Q4_1): the generic int8 path
   const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
   const std::size_t B = q8_block(m.layout);
   if (B % 4 != 0 || K % B != 0) return false;
