@@ -7,6 +7,10 @@
 #endif
 #include <Eigen/Core>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "peers.hpp"
 
 namespace mixq_bench {
@@ -30,6 +34,27 @@ void eigen_gemm(const float* W, std::size_t M, std::size_t K, const float* X, st
 }
 
 const char* eigen_simd() { return Eigen::SimdInstructionSetsInUse(); }
+
+float read_sum(const float* a, std::size_t n) {
+  std::size_t i = 0;
+  float rest = 0;
+#if defined(__AVX512F__)
+  // 64-byte loads in four chains: memory-bound, not add-latency-bound (a = 64-byte aligned)
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(a + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(a + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(a + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(a + i + 48));
+  }
+  rest = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#else
+  rest = Eigen::Map<const Eigen::ArrayXf>(a, static_cast<Eigen::Index>(n)).sum();
+  i = n;
+#endif
+  for (; i < n; ++i) rest += a[i];
+  return rest;
+}
 
 bool eigen_runnable() {
 #if defined(__AVX512F__) && (defined(__GNUC__) || defined(__clang__))

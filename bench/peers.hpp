@@ -11,6 +11,8 @@ void eigen_gemm(const float* W, std::size_t M, std::size_t K, const float* X, st
                 std::size_t r1);
 const char* eigen_simd();
 bool eigen_runnable();  ///< the CPU supports the ISA the Eigen TU was built for
+/// Sum of a[0..n) with the Eigen TU's widest loads (the read-bandwidth baseline); a 64-byte aligned.
+float read_sum(const float* a, std::size_t n);
 
 bool have_openblas();
 void openblas_threads(int n);

@@ -19,12 +19,14 @@ using nf4_g64 = mixq::nf4_g64;
 using fp8_e4m3_per_channel = mixq::fp8_e4m3_per_channel;
 using mxfp6_e2m3 = mixq::mxfp6_e2m3;
 using mxfp8_e4m3 = mixq::mxfp8_e4m3;
+using nvfp4 = mixq::nvfp4;
+using kq4 = mixq::kq4;  // ggml Q4_K's meaning as a mixq scheme
 }  // namespace mixq_bench
 
 #define MIXQ_BENCH_SCHEMES(X)                                                                                 \
   X(int4_g128_sym) X(int4_g128_asym) X(int4_g32_asym) X(int8_per_channel) X(int8_g128_sym) X(int3_g128_asym) \
   X(int2_g64_asym) X(int2_g128_asym) X(int3_g128_sym) X(int6_g64_asym) X(mxfp4) X(nf4_g64) X(fp8_e4m3_per_channel)  \
-  X(mxfp6_e2m3) X(mxfp8_e4m3)
+  X(mxfp6_e2m3) X(mxfp8_e4m3) X(nvfp4) X(kq4)
 
 // ggml block types (kernel/ggml_rows.hpp), benchmarked as scheme "ggml_<type>".
 #define MIXQ_BENCH_GGML_TYPES(X) \
