@@ -16,7 +16,9 @@
 // Paths. exact: fp32 activations; codes are decoded in registers (a per-scheme table of the 2^b
 // code values, minus the unit's zero, looked up with vpermps / permutevar; integer formats of
 // 6..8 bits by integer conversion) and multiplied with fused FMAs; unit scales are applied once
-// per unit. q8: activations are rounded to int8 per block of 128 / 32 columns (or the unit) and
+// per unit. 4-bit codes on AVX-512 look up a table of the unit's 16 reference weights instead
+// (s (v - z), or s v - m with mins), so every product is w x with w exactly the reference weight.
+// q8: activations are rounded to int8 per block of 128 / 32 / 16 columns (or the unit) and
 // multiplied with the weight bytes in exact integer arithmetic (vpdpbusd with AVX-512 VNNI).
 // Error bounds (u = 2^-24; derived in gemv.hpp, gemm.hpp, activation_q8.hpp; tested):
 //   exact  |y - y_ref| <= (K + 3) u sum|w x| + (K + 1 + sum|x|) 2^-149
@@ -31,7 +33,8 @@
 // table permutes, integer conversion or the minifloat bit pattern) and 8-bit integer codes (any
 // unit); GEMM for N > 16 through
 // dequantized 32-row panels and a 12 x 32 FMA micro-kernel; q8 GEMV / small-N GEMM fused for
-// 4- and 8-bit codes (blocks of 32 or 128, K % 128 == 0) and a VNNI panel micro-kernel for any
+// 4-bit (blocks of 16, 32 or 128) and 8-bit codes (32 or 128), K % 128 == 0, K-quant mins
+// included, and a VNNI panel micro-kernel for any
 // supported scheme at N > 8. Everything else runs the portable path with SIMD unpacking and
 // table decoding (AVX2 / AVX-512 helpers) of one row segment at a time.
 //
@@ -42,7 +45,10 @@
 // ggml tensors (kernel/ggml_rows.hpp): the same five operations on rows of ggml blocks (q4_0 ..
 // q6_k, iq4_nl, mxfp4) as llama.cpp stores them, through mixq::ggml_matrix_view<T>{data, rows,
 // cols}; dequantize is bit-identical to ggml::dequantize_row, gemv_q8 / gemm_q8 round the
-// activations to int8 per 32 columns. MIXQ_DEFINE_GGML_KERNELS(T) builds their dispatch table.
+// activations to int8 per 32 columns. On AVX-512 the exact GEMV of q4_0, q4_1, iq4_nl, q8_0,
+// q4_k, q5_k and q6_k reads the blocks in place and forms each reference weight in registers;
+// the other types decode a span of blocks first. MIXQ_DEFINE_GGML_KERNELS(T) builds their
+// dispatch table.
 #pragma once
 #include "kernel/lut.hpp"
 #include "kernel/unpack.hpp"

@@ -379,6 +379,31 @@ inline const float* ggml_vector_sums(const float* X, std::size_t N, std::size_t 
 template <class T, class Tag>
 inline void ggml_gemv_rows(Tag t, const ggml_matrix_view<T>& m, const float* x, float* y, std::size_t r0, std::size_t r1) {
   const std::size_t K = m.cols;
+#if MIXQ_KERNEL_HAS_AVX512
+  if constexpr (std::is_same_v<Tag, avx512_tag> &&
+                (avx512::ggml_direct<T>::ok || std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k> ||
+                 std::is_same_v<T, ggml::q6_k>)) {
+    // the blocks read in place
+    const std::size_t nblk = K / T::block_elems, rb = m.row_bytes();
+    auto rows_of = [&](const std::uint8_t* const* rows, auto Rc, float* out) {
+      constexpr int R = decltype(Rc)::value;
+      if constexpr (std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k>)
+        avx512::ggml_k45_rows<T, R>(rows, nblk, R * rb, x, out);
+      else if constexpr (std::is_same_v<T, ggml::q6_k>) avx512::ggml_q6k_rows<R>(rows, nblk, R * rb, x, out);
+      else avx512::ggml_direct_rows<T, R>(rows, nblk, R * rb, x, out);
+    };
+    std::size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      const std::uint8_t* rows[4] = {m.row(r), m.row(r + 1), m.row(r + 2), m.row(r + 3)};
+      rows_of(rows, std::integral_constant<int, 4>{}, y + r);
+    }
+    for (; r < r1; ++r) {
+      const std::uint8_t* rows[1] = {m.row(r)};
+      rows_of(rows, std::integral_constant<int, 1>{}, y + r);
+    }
+    return;
+  }
+#endif
   const float* xs = ggml_vector_sums<T>(x, 1, K, K);
   ggml_each_rows<T>(
       t, m, r0, r1, 1, xs, K / 16,

@@ -164,6 +164,98 @@ inline void map_u8(avx2_tag, std::uint8_t* idx, std::size_t n) noexcept {
   }
 }
 
+// ---- fused exact GEMV for 4-bit codes ----------------------------------------------------
+namespace avx2 {
+/// The 16 reference weights of a unit, s (v - z) or (mins) s v - m, as two 8-entry halves.
+template <Scheme S>
+inline void unit_weights(float s, float z, __m256& lo, __m256& hi) noexcept {
+  const __m256 sv = _mm256_set1_ps(s), zv = _mm256_set1_ps(z);
+  __m256 a = _mm256_load_ps(lut_regs<S>::padded.data()), b = _mm256_load_ps(lut_regs<S>::padded.data() + 8);
+  if constexpr (S::has_min) {  // never fused: the reference's two roundings
+    a = _mm256_sub_ps(_mm256_mul_ps(a, sv), zv), b = _mm256_sub_ps(_mm256_mul_ps(b, sv), zv);
+  } else if constexpr (S::is_asymmetric) {
+    a = _mm256_mul_ps(_mm256_sub_ps(a, zv), sv), b = _mm256_mul_ps(_mm256_sub_ps(b, zv), sv);
+  } else {
+    (void)zv;
+    a = _mm256_mul_ps(a, sv), b = _mm256_mul_ps(b, sv);
+  }
+  lo = a, hi = b;
+}
+/// Table lookup of 8 codes (bits 0-3 of each lane; bits above are ignored except bit 3's sign trick).
+inline __m256 lookup16(__m256 lo, __m256 hi, __m256i q) noexcept {
+  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, q), _mm256_permutevar8x32_ps(hi, q),
+                          _mm256_castsi256_ps(_mm256_slli_epi32(q, 28)));
+}
+
+/// R rows of a 4-bit scheme with units of a multiple of 32 columns (or whole rows), K % 32 == 0:
+/// every weight is the reference weight from the unit's table, one FMA each. xp: x with each
+/// 32 columns as [even, odd] (byte L of a chunk holds columns 2L and 2L + 1).
+template <Scheme S, int R>
+inline void gemv4_rows(const quantized_matrix_view<S>& m, std::size_t r, const float* xp, std::size_t K,
+                       std::size_t ul, std::size_t nu, const float* s, const float* z, float* out) noexcept {
+  const std::uint8_t* row[R];
+  __m256 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+    row[i] = m.codes(r + static_cast<std::size_t>(i));
+    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  }
+  const std::size_t ahead = R * m.layout.code_row_bytes;
+  const std::size_t ulen = ul < K ? ul : K;
+  for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ulen) {
+    __m256 tlo[R], thi[R];
+    MIXQ_UNROLL for (int i = 0; i < R; ++i)
+      unit_weights<S>(s[static_cast<std::size_t>(i) * nu + u], z[static_cast<std::size_t>(i) * nu + u], tlo[i], thi[i]);
+    for (std::size_t c = c0; c < c0 + ulen; c += 32) {
+      if (c % 128 == 0) {  // the next row block, at this column (as the AVX-512 kernels do)
+        MIXQ_UNROLL for (int i = 0; i < R; ++i)
+          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row[i]) + ahead + c / 2), _MM_HINT_T0);
+      }
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        MIXQ_UNROLL for (int h = 0; h < 2; ++h) {  // bytes 8h .. 8h + 7: columns 16h + 2L (+1)
+          const __m256i t = load8_u8(row[i] + c / 2 + 8 * static_cast<std::size_t>(h));
+          const float* xe = xp + c + 8 * static_cast<std::size_t>(h);
+          acc[i][0] = _mm256_fmadd_ps(lookup16(tlo[i], thi[i], t), _mm256_loadu_ps(xe), acc[i][0]);
+          acc[i][1] = _mm256_fmadd_ps(lookup16(tlo[i], thi[i], _mm256_srli_epi32(t, 4)), _mm256_loadu_ps(xe + 16), acc[i][1]);
+        }
+      }
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm256_add_ps(acc[i][0], acc[i][1]));
+}
+}  // namespace avx2
+
+/// AVX2 fused GEMV: 4-bit codes with units of a multiple of 32 columns (or whole rows) and
+/// K % 32 == 0; false otherwise (the portable path runs).
+template <Scheme S>
+inline bool gemv_fused(avx2_tag, const quantized_matrix_view<S>& m, const float* x, float* y, std::size_t r0,
+                       std::size_t r1) {
+  if constexpr (S::code_bits != 4) {
+    (void)m, (void)x, (void)y, (void)r0, (void)r1;
+    return false;
+  } else {
+    constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
+    const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = S::is_per_tensor ? 1 : K / ul;
+    if (K == 0 || K % 32 != 0 || (!whole_row && ul % 32 != 0)) return false;
+    float* xp = scratch_as<float>(3, K);
+    for (std::size_t c = 0; c < K; c += 32)
+      for (std::size_t l = 0; l < 16; ++l) xp[c + l] = x[c + 2 * l], xp[c + 16 + l] = x[c + 2 * l + 1];
+    float* sz = scratch_as<float>(4, 8 * nu);
+    float out[4];
+    std::size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      for (std::size_t i = 0; i < 4; ++i) row_scales(m, r + i, sz + i * nu, sz + (4 + i) * nu);
+      avx2::gemv4_rows<S, 4>(m, r, xp, K, ul, nu, sz, sz + 4 * nu, out);
+      for (std::size_t i = 0; i < 4; ++i) y[r + i] = out[i];
+    }
+    for (; r < r1; ++r) {
+      row_scales(m, r, sz, sz + nu);
+      avx2::gemv4_rows<S, 1>(m, r, xp, K, ul, nu, sz, sz + nu, out);
+      y[r] = out[0];
+    }
+    return true;
+  }
+}
+
 }  // namespace kernel_detail
 MIXQ_END_NAMESPACE
 #endif  // MIXQ_KERNEL_HAS_AVX2

@@ -253,7 +253,7 @@ inline bool gemv4_supported(std::size_t K, std::size_t ul) noexcept {
 /// Units of >= 32 columns: one vpermps per 16 weights from a table of the unit's 16 weights.
 /// 16-column units (two per 16 lanes): the lanes' code values scaled per lane (8 + 8).
 /// xp: V vectors with stride ldxp; s, z: per row i, unit u at [i * nu + u].
-template <Scheme S, int R, int V>
+template <Scheme S, int R, int V, bool Wide = false>
 inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const float* xp, std::size_t ldxp,
                         std::size_t K, std::size_t ul, std::size_t nu, const float* s, const float* z,
                         float* out) noexcept {
@@ -286,7 +286,32 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     if constexpr (S::is_per_tensor || S::is_per_channel) return std::size_t{0};
     else return S::granularity::size <= 64 ? S::granularity::size : std::size_t{0};
   }();
-  if (ul >= 32 || S::is_per_tensor || S::is_per_channel) {
+  if constexpr (Wide) {
+    // Units of a multiple of 128 columns, K % 128 == 0, xp in permute_x<8> order (lane L of
+    // register t is column 8 L + t of the block): a load at byte offset k puts code 8 L + 2 k in
+    // the low nibble of lane L and code 8 L + 2 k + 1 in its high nibble, so four loads and four
+    // shifts index all eight registers (not a widening move per 32 codes). Loads at k > 0 are
+    // masked to the block's 64 bytes.
+    const std::size_t ulen = ul < K ? ul : K;
+    for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ulen) {
+      __m512 w[R];
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i) * nu + u;
+        w[i] = weights(base, _mm512_set1_ps(s[k]), _mm512_set1_ps(z[k]));
+      }
+      for (std::size_t c = c0; c < c0 + ulen; c += 128) {
+        prefetch_rows<R>(row, ahead, c / 2);
+        MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+          const std::uint8_t* p = row[i] + c / 2;
+          MIXQ_UNROLL for (int k = 0; k < 4; ++k) {
+            const __m512i t = k == 0 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(~__mmask64{0} >> k, p + k);
+            fma2(i, c + 32 * static_cast<std::size_t>(k), _mm512_permutexvar_ps(t, w[i]),
+                 _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w[i]));
+          }
+        }
+      }
+    }
+  } else if (ul >= 32 || S::is_per_tensor || S::is_per_channel) {
     const std::size_t ulen = ul < K ? ul : K;
     auto chunk = [&](std::size_t c, const __m512* w) {
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
@@ -401,6 +426,7 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
   using L = code_lut<S>;
   const std::size_t K = m.cols(), ul = unit_len(m.layout);
   const std::size_t nu = S::is_per_tensor ? 1 : K / ul;
+  constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
   float* sz = scratch_as<float>(4, 8 * nu);
   float out[8];
   // R rows x V vectors per block: 4 x 1 for one vector, else 1 x N (N <= 8).
@@ -424,11 +450,22 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
   if constexpr (S::code_bits == 4) {
     if (!gemv4_supported<S>(K, ul)) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
     float* xp = scratch_as<float>(3, N * K);
-    for (std::size_t n = 0; n < N; ++n) deinterleave32(X + n * ldx, K / 32, xp + n * K);
+    // The load-offset variant for one vector (GEMV); small-N GEMM keeps the widening loads (half
+    // the template instances: compile time).
+    const bool wide = N == 1 && K % 128 == 0 && (whole_row || ul % 128 == 0);
+    for (std::size_t n = 0; n < N; ++n) {
+      if (wide) permute_x<8>(X + n * ldx, K, whole_row ? K : ul, xp + n * K);
+      else deinterleave32(X + n * ldx, K / 32, xp + n * K);
+    }
     each_row_block([&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
       for (int i = 0; i < R; ++i) row_scales_fast(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
-      gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+      if constexpr (V == 1) {
+        if (wide) gemv4_block<S, R, V, true>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+        else gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+      } else {
+        gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+      }
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
     });
@@ -684,6 +721,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
   auto cip = [&](int i, int v) { return cis + static_cast<std::size_t>(i * V + v) * nb; };
   const __m512i lane4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   const __m512i lane8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i lane2 = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const std::size_t ahead = R * m.layout.code_row_bytes;
   if constexpr (S::code_bits == 4) {
     for (std::size_t j = 0; j < K / 128; ++j) {
@@ -698,12 +736,19 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
         q8_split4<S>(_mm512_loadu_si512(row[i] + 64 * j), lo, hi);
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
           __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, qe[v]), hi, qo[v]);
-          if (B == 128)
+          __m512 sc;
+          if (B == 128) {
             d = _mm512_mask_sub_epi32(d, 1, d, _mm512_set1_epi32(cip(i, v)[j]));
-          else
+            sc = _mm512_set1_ps(sbp(i, v)[j]);
+          } else if (B == 32) {  // lane l: block l / 4
             d = _mm512_sub_epi32(d, _mm512_maskz_permutexvar_epi32(0x1111, lane4, _mm512_castsi128_si512(_mm_loadu_si128(
                                                                                     reinterpret_cast<const __m128i*>(cip(i, v) + 4 * j)))));
-          const __m512 sc = B == 128 ? _mm512_set1_ps(sbp(i, v)[j]) : lanes_of_4(sbp(i, v) + 4 * j);
+            sc = lanes_of_4(sbp(i, v) + 4 * j);
+          } else {  // B == 16 (nvfp4 and other 16-column units): lane l, block l / 2
+            d = _mm512_sub_epi32(d, _mm512_maskz_permutexvar_epi32(0x5555, lane2, _mm512_castsi256_si512(_mm256_loadu_si256(
+                                                                                    reinterpret_cast<const __m256i*>(cip(i, v) + 8 * j)))));
+            sc = _mm512_permutexvar_ps(lane2, _mm512_castps256_ps512(_mm256_loadu_ps(sbp(i, v) + 8 * j)));
+          }
           acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[i][v]);
         }
       }
@@ -748,7 +793,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
     }
   }
   MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(acc[i][v]);
-  (void)lane4, (void)lane8;
+  (void)lane4, (void)lane8, (void)lane2;
 }
 
 /// Even columns then odd columns of every 128-column chunk (the nibble order of 4-bit codes).
@@ -769,7 +814,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
   if constexpr (S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer)) {
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
     const std::size_t B = q8_block(m.layout);
-    if ((B != 32 && B != 128) || K % 128 != 0) return false;
+    if ((B != 32 && B != 128 && !(B == 16 && S::code_bits == 4)) || K % 128 != 0) return false;
     const std::size_t nb = K / B;
     const q8_rows a = quantize_rows_q8(t, X, N, ldx, K, B, 5);
     const std::int8_t* qa = a.q;

@@ -7,8 +7,11 @@
 //   ggml_dequant16    w_c = a_j q_c - b_j, one rounding: bit-identical to ggml's dequantize_row
 // R rows share the activation loads. n16 (the number of 16-column groups) is even.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "../../scheme/ggml.hpp"
 #include "avx2.hpp"
@@ -447,6 +450,220 @@ inline void ggml_dequant16(avx512_tag, const std::int8_t* q, const float* a, con
       _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(avx512::load16_i8_ps(q + 16 * j), _mm512_set1_ps(a[j])));
   }
 }
+// ---- direct exact GEMV on the block bytes (the commonest types) -------------------------
+// The span decoder above goes through memory (int8 codes, per-16 scales); for ggml's 32-value
+// blocks with one fp16 scale these kernels read the blocks in place and form every reference
+// weight in registers: a 16-entry table of the block's weights per block for 4-bit codes
+// (v(q) d; Q4_1: q d + m, two roundings as in ggml), q d for Q8_0, then one FMA per weight.
+// The low nibbles are columns 0-15 of a block and the high nibbles 16-31, so x is read in place.
+namespace avx512 {
+template <class T>
+struct ggml_direct {
+  static constexpr bool ok = false;
+};
+template <>
+struct ggml_direct<ggml::q4_0> {
+  static constexpr bool ok = true, nibbles = true, has_min = false;
+  static constexpr std::size_t qs = 2;
+  alignas(64) static constexpr std::array<float, 16> values = [] {
+    std::array<float, 16> v{};
+    for (int q = 0; q < 16; ++q) v[static_cast<std::size_t>(q)] = static_cast<float>(q - 8);
+    return v;
+  }();
+};
+template <>
+struct ggml_direct<ggml::iq4_nl> {
+  static constexpr bool ok = true, nibbles = true, has_min = false;
+  static constexpr std::size_t qs = 2;
+  alignas(64) static constexpr std::array<float, 16> values = [] {
+    std::array<float, 16> v{};
+    for (std::size_t q = 0; q < 16; ++q) v[q] = static_cast<float>(ggml::iq4_nl_levels[q]);
+    return v;
+  }();
+};
+template <>
+struct ggml_direct<ggml::q4_1> {
+  static constexpr bool ok = true, nibbles = true, has_min = true;
+  static constexpr std::size_t qs = 4;
+  alignas(64) static constexpr std::array<float, 16> values = [] {
+    std::array<float, 16> v{};
+    for (int q = 0; q < 16; ++q) v[static_cast<std::size_t>(q)] = static_cast<float>(q);
+    return v;
+  }();
+};
+template <>
+struct ggml_direct<ggml::q8_0> {
+  static constexpr bool ok = true, nibbles = false, has_min = false;
+  static constexpr std::size_t qs = 2;
+};
+
+inline __m512 ggml_half16(const std::uint8_t* p) noexcept {  // an fp16 field, broadcast
+  std::uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _mm512_set1_ps(_cvtsh_ss(h));
+}
+
+/// out[i] = sum_c w_ic x_c for R rows of nblk blocks; `ahead`: bytes to the next row block.
+template <class T, int R>
+inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
+                             float* out) noexcept {
+  using D = ggml_direct<T>;
+  constexpr std::size_t BB = T::block_bytes;
+  __m512 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (std::size_t b = 0; b < nblk; ++b) {
+    const std::size_t off = b * BB;
+    if (off % 64 < BB) prefetch_rows<R>(row, ahead, off);  // once a line
+    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const std::uint8_t* blk = row[i] + off;
+      const __m512 d = ggml_half16(blk);
+      __m512 lo, hi;
+      if constexpr (D::nibbles) {
+        __m512 w = _mm512_mul_ps(_mm512_load_ps(D::values.data()), d);
+        if constexpr (D::has_min) w = _mm512_add_ps(w, ggml_half16(blk + 2));
+        const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + D::qs)));
+        lo = _mm512_permutexvar_ps(t, w);
+        hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+      } else {
+        const auto* q = reinterpret_cast<const std::int8_t*>(blk + D::qs);
+        lo = _mm512_mul_ps(load16_i8_ps(q), d);
+        hi = _mm512_mul_ps(load16_i8_ps(q + 16), d);
+      }
+      acc[i][0] = _mm512_fmadd_ps(lo, x0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(hi, x1, acc[i][1]);
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+
+/// Q4_K / Q5_K in place: per 32-value sub-block a table of its weights (d sc) q - (dmin m)
+/// (ggml's roundings: two products, then the difference; Q5_K: 32 entries, vpermt2ps). Bytes
+/// 32 j .. 32 j + 31 of qs hold columns 64 j .. 64 j + 31 (low nibbles, sub-block 2 j) and
+/// 64 j + 32 .. 64 j + 63 (high nibbles); Q5_K's fifth bit of sub-block s is bit s of qh[l].
+template <class T, int R>
+inline void ggml_k45_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
+                          float* out) noexcept {
+  constexpr bool five = std::is_same_v<T, ggml::q5_k>;
+  constexpr std::size_t BB = T::block_bytes, QS = five ? 48 : 16;
+  alignas(64) static constexpr std::array<float, 32> base = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                             11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                             22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  const __m512 tab = _mm512_load_ps(base.data()), tab_hi = _mm512_load_ps(base.data() + 16);
+  // The 6-bit scales (lanes 0-7) and mins (lanes 8-15) of the 12 scale bytes, in registers:
+  // j < 4: sc = q[j] & 63, m = q[j + 4] & 63; j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,
+  // m = (q[j + 4] >> 4) | (q[j] >> 6) << 4 (ggml's get_scale_min_k4).
+  const __m512i ia = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
+  const __m512i sa = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i ma = _mm512_setr_epi32(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15);
+  const __m512i ib = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7);
+  const __m512i mb = _mm512_setr_epi32(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48);
+  const __m512i m15 = _mm512_set1_epi32(15);
+  // Q5_K code index: the nibble (bits 0-3, kept by m15) and the qh bit moved to bit 4; bits
+  // above 4 are ignored by vpermt2ps.
+  auto with_bit = [&](__m512i nib, __m512i qh, int s) {
+    const __m512i hb = s <= 4 ? _mm512_slli_epi32(qh, static_cast<unsigned>(4 - s)) : _mm512_srli_epi32(qh, static_cast<unsigned>(s - 4));
+    return _mm512_ternarylogic_epi32(nib, hb, m15, 0xE4);  // m15 ? nib : hb, bit by bit
+  };
+  __m512 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (std::size_t b = 0; b < nblk; ++b) {
+    const std::size_t off = b * BB;
+    alignas(64) float dm[R][16];  // d sc (0-7), dmin m (8-15)
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const std::uint8_t* blk = row[i] + off;
+      MIXQ_UNROLL for (std::size_t k = 0; k < BB; k += 64) prefetch_rows<1>(&row[i], ahead, off + k);
+      const __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(0x0fff, blk + 4));
+      const __m512i v = _mm512_or_si512(
+          _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(ia, q), sa), ma),
+          _mm512_and_si512(_mm512_slli_epi32(_mm512_srli_epi32(_mm512_permutexvar_epi32(ib, q), 6), 4), mb));
+      const __m512 d = ggml_half16(blk), dmin = ggml_half16(blk + 2);
+      _mm512_store_ps(dm[i], _mm512_mul_ps(_mm512_mask_blend_ps(0xff00, d, dmin), _mm512_cvtepi32_ps(v)));
+    }
+    MIXQ_UNROLL for (int j = 0; j < 4; ++j) {
+      const float* xj = x + 256 * b + 64 * static_cast<std::size_t>(j);
+      const __m512 x0 = _mm512_loadu_ps(xj), x1 = _mm512_loadu_ps(xj + 16);
+      const __m512 x2 = _mm512_loadu_ps(xj + 32), x3 = _mm512_loadu_ps(xj + 48);
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const std::uint8_t* blk = row[i] + off;
+        const std::uint8_t* qs = blk + QS + 32 * j;
+        const __m512 da = _mm512_set1_ps(dm[i][2 * j]), ma_ = _mm512_set1_ps(dm[i][8 + 2 * j]);
+        const __m512 db = _mm512_set1_ps(dm[i][2 * j + 1]), mb_ = _mm512_set1_ps(dm[i][9 + 2 * j]);
+        const __m512i t0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+        const __m512i t1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16)));
+        const __m512i u0 = _mm512_srli_epi32(t0, 4), u1 = _mm512_srli_epi32(t1, 4);
+        __m512 w00, w10, w20, w30;
+        if constexpr (five) {
+          const __m512i h0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+          const __m512i h1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32)));
+          const __m512 ta0 = _mm512_sub_ps(_mm512_mul_ps(tab, da), ma_), ta1 = _mm512_sub_ps(_mm512_mul_ps(tab_hi, da), ma_);
+          const __m512 tb0 = _mm512_sub_ps(_mm512_mul_ps(tab, db), mb_), tb1 = _mm512_sub_ps(_mm512_mul_ps(tab_hi, db), mb_);
+          w00 = _mm512_permutex2var_ps(ta0, with_bit(t0, h0, 2 * j), ta1);
+          w10 = _mm512_permutex2var_ps(ta0, with_bit(t1, h1, 2 * j), ta1);
+          w20 = _mm512_permutex2var_ps(tb0, with_bit(u0, h0, 2 * j + 1), tb1);
+          w30 = _mm512_permutex2var_ps(tb0, with_bit(u1, h1, 2 * j + 1), tb1);
+        } else {
+          const __m512 ta = _mm512_sub_ps(_mm512_mul_ps(tab, da), ma_);
+          const __m512 tb = _mm512_sub_ps(_mm512_mul_ps(tab, db), mb_);
+          w00 = _mm512_permutexvar_ps(t0, ta);
+          w10 = _mm512_permutexvar_ps(t1, ta);
+          w20 = _mm512_permutexvar_ps(u0, tb);
+          w30 = _mm512_permutexvar_ps(u1, tb);
+        }
+        acc[i][0] = _mm512_fmadd_ps(w00, x0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(w10, x1, acc[i][1]);
+        acc[i][0] = _mm512_fmadd_ps(w20, x2, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(w30, x3, acc[i][1]);
+      }
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+
+/// Q6_K in place: 16-value group g of half h (outputs 128 h + 16 g ..) has the 6-bit codes
+/// (ql nibble) | (2 qh bits) << 4, minus 32, and the weight (d sc) q (ggml's two roundings):
+/// ql bytes 32 (g / 2 % 2) + 16 (g % 2) of the half, low nibble for g < 4, high for g >= 4;
+/// qh bytes 16 (g % 2), bits 2 (g / 2) and up.
+template <int R>
+inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
+                          float* out) noexcept {
+  constexpr std::size_t BB = ggml::q6_k::block_bytes;
+  __m512 acc[R][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  auto bytes16 = [](const std::uint8_t* p) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  };
+  for (std::size_t b = 0; b < nblk; ++b) {
+    const std::size_t off = b * BB;
+    alignas(64) float ds[R][16];  // d * sc of the 16 groups
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const std::uint8_t* blk = row[i] + off;
+      MIXQ_UNROLL for (std::size_t k = 0; k < BB; k += 64) prefetch_rows<1>(&row[i], ahead, off + k);
+      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
+      _mm512_store_ps(ds[i], _mm512_mul_ps(ggml_half16(blk + 208), sc));
+    }
+    MIXQ_UNROLL for (int h = 0; h < 2; ++h) {
+      const float* xh = x + 256 * b + 128 * static_cast<std::size_t>(h);
+      MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+        const std::uint8_t* ql = row[i] + off + 64 * h;
+        const std::uint8_t* qh = row[i] + off + 128 + 32 * h;
+        const __m512i a[4] = {bytes16(ql), bytes16(ql + 16), bytes16(ql + 32), bytes16(ql + 48)};
+        const __m512i hb[2] = {bytes16(qh), bytes16(qh + 16)};
+        MIXQ_UNROLL for (int g = 0; g < 8; ++g) {
+          const __m512i lo = _mm512_and_si512(g >= 4 ? _mm512_srli_epi32(a[g % 4], 4) : a[g % 4], _mm512_set1_epi32(15));
+          const int hs = 2 * (g / 2);  // 0, 2, 4, 6: the two bits to 4..5
+          const __m512i hi = _mm512_and_si512(hs <= 4 ? _mm512_slli_epi32(hb[g % 2], 4 - hs) : _mm512_srli_epi32(hb[g % 2], hs - 4),
+                                              _mm512_set1_epi32(0x30));
+          const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_or_si512(lo, hi), _mm512_set1_epi32(32)));
+          const __m512 w = _mm512_mul_ps(_mm512_set1_ps(ds[i][8 * h + g]), v);
+          acc[i][g % 2] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xh + 16 * g), acc[i][g % 2]);
+        }
+      }
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+}  // namespace avx512
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
