@@ -28,6 +28,11 @@
 // 16-column sums of x computed once per call; the int8 path multiplies |q| by the activation
 // codes with q's sign (vpdpbusd with VNNI, vpmaddubsw otherwise). GEMM (exact, N > 1)
 // dequantizes tiles and reuses the fp32 panel micro-kernel of gemm.hpp.
+// With AVX-512 the commonest types skip the span form and read their blocks in place: the exact
+// path (N <= 8) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K forms each reference weight in
+// registers with ggml's roundings; the int8 path (any N, VNNI) for Q4_0, Q4_1, IQ4_NL, Q8_0,
+// Q4_K turns each 64 columns of codes into one register of unsigned bytes for one vpdpbusd
+// (arch/ggml.hpp). Both stay within the bounds below.
 //
 // Error bounds (u = 2^-24, A_c = |a_j q_c| + |b_j| the magnitude of the weight's two parts,
 // derived from the accumulation depth of the kernels; tested in tests/kernel/test_ggml_kernels):
@@ -376,33 +381,60 @@ inline const float* ggml_vector_sums(const float* X, std::size_t N, std::size_t 
   }
 }
 
+#if MIXQ_KERNEL_HAS_AVX512
+template <class T>
+inline constexpr bool ggml_has_direct = avx512::ggml_direct<T>::ok || std::is_same_v<T, ggml::q4_k> ||
+                                        std::is_same_v<T, ggml::q5_k> || std::is_same_v<T, ggml::q6_k>;
+
+/// Exact path on the blocks in place (AVX-512), 1 <= N <= 8 vectors: 4 rows at a time for one
+/// vector, else one row against all N vectors (each weight formed once, N FMAs).
+template <class T>
+inline void ggml_direct_gemm(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
+                             std::size_t ldy, std::size_t r0, std::size_t r1) {
+  const std::size_t nblk = m.cols / T::block_elems, rb = m.row_bytes();
+  auto rows_of = [&](const std::uint8_t* const* rows, auto Rc, auto Vc, float* out) {
+    constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+    if constexpr (std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k>)
+      avx512::ggml_k45_rows<T, R, V>(rows, nblk, R * rb, X, ldx, out);
+    else if constexpr (std::is_same_v<T, ggml::q6_k>) avx512::ggml_q6k_rows<R, V>(rows, nblk, R * rb, X, ldx, out);
+    else avx512::ggml_direct_rows<T, R, V>(rows, nblk, R * rb, X, ldx, out);
+  };
+  std::size_t r = r0;
+  if (N == 1) {
+    for (; r + 4 <= r1; r += 4) {
+      const std::uint8_t* rows[4] = {m.row(r), m.row(r + 1), m.row(r + 2), m.row(r + 3)};
+      rows_of(rows, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{}, Y + r);
+    }
+    // the last rows by count (GCC 12 warns of overflow in `for (; r < r1; ++r)` when K is constant)
+    for (std::size_t i = 0, left = r1 - r; i < left; ++i) {
+      const std::uint8_t* rows[1] = {m.row(r + i)};
+      rows_of(rows, std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}, Y + r + i);
+    }
+    return;
+  }
+  for (; r < r1; ++r) {
+    const std::uint8_t* rows[1] = {m.row(r)};
+    float out[8];
+    auto one = [&](auto Vc) { rows_of(rows, std::integral_constant<int, 1>{}, Vc, out); };
+    switch (N) {
+      case 2: one(std::integral_constant<int, 2>{}); break;
+      case 3: one(std::integral_constant<int, 3>{}); break;
+      case 4: one(std::integral_constant<int, 4>{}); break;
+      case 5: one(std::integral_constant<int, 5>{}); break;
+      case 6: one(std::integral_constant<int, 6>{}); break;
+      case 7: one(std::integral_constant<int, 7>{}); break;
+      default: one(std::integral_constant<int, 8>{}); break;
+    }
+    for (std::size_t v = 0; v < N; ++v) Y[v * ldy + r] = out[v];
+  }
+}
+#endif
+
 template <class T, class Tag>
 inline void ggml_gemv_rows(Tag t, const ggml_matrix_view<T>& m, const float* x, float* y, std::size_t r0, std::size_t r1) {
   const std::size_t K = m.cols;
 #if MIXQ_KERNEL_HAS_AVX512
-  if constexpr (std::is_same_v<Tag, avx512_tag> &&
-                (avx512::ggml_direct<T>::ok || std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k> ||
-                 std::is_same_v<T, ggml::q6_k>)) {
-    // the blocks read in place
-    const std::size_t nblk = K / T::block_elems, rb = m.row_bytes();
-    auto rows_of = [&](const std::uint8_t* const* rows, auto Rc, float* out) {
-      constexpr int R = decltype(Rc)::value;
-      if constexpr (std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k>)
-        avx512::ggml_k45_rows<T, R>(rows, nblk, R * rb, x, out);
-      else if constexpr (std::is_same_v<T, ggml::q6_k>) avx512::ggml_q6k_rows<R>(rows, nblk, R * rb, x, out);
-      else avx512::ggml_direct_rows<T, R>(rows, nblk, R * rb, x, out);
-    };
-    std::size_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      const std::uint8_t* rows[4] = {m.row(r), m.row(r + 1), m.row(r + 2), m.row(r + 3)};
-      rows_of(rows, std::integral_constant<int, 4>{}, y + r);
-    }
-    for (; r < r1; ++r) {
-      const std::uint8_t* rows[1] = {m.row(r)};
-      rows_of(rows, std::integral_constant<int, 1>{}, y + r);
-    }
-    return;
-  }
+  if constexpr (std::is_same_v<Tag, avx512_tag> && ggml_has_direct<T>) return ggml_direct_gemm<T>(m, x, 1, K, y, 0, r0, r1);
 #endif
   const float* xs = ggml_vector_sums<T>(x, 1, K, K);
   ggml_each_rows<T>(
@@ -412,9 +444,75 @@ inline void ggml_gemv_rows(Tag t, const ggml_matrix_view<T>& m, const float* x, 
       [&](std::size_t, std::size_t r, float v) { y[r] = v; });
 }
 
+#if MIXQ_KERNEL_HAS_VNNI512
+/// The int8 path on the blocks in place (AVX-512 VNNI; types with avx512::ggml_q8_direct): the
+/// activations prepared once per vector; for one vector 4 rows at a time, else one row against
+/// 8 vectors at a time (codes formed once per 8 vectors, the row in L1 after the first 8).
+template <class T>
+inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
+                                std::size_t ldy, std::size_t r0, std::size_t r1) {
+  using D = avx512::ggml_q8_direct<T>;
+  const std::size_t K = m.cols, nb32 = K / 32, nchunk = (nb32 + 1) / 2, rb = m.row_bytes();
+  const q8_rows qa = quantize_rows_q8(avx512_tag{}, X, N, ldx, K, 32, 5);
+  std::int8_t* qx = scratch_as<std::int8_t>(0, N * nchunk * 64);
+  auto* cl = scratch_as<std::int32_t>(1, N * nchunk * 16);
+  float* sxl = scratch_as<float>(2, N * nchunk * 16);
+  float* xs = scratch_as<float>(3, D::affine ? N * nb32 : 1);
+  for (std::size_t n = 0; n < N; ++n) {
+    avx512::ggml_q8_acts<D>(qa.q + n * qa.ldq, qa.scale + n * qa.nb, nb32, qx + n * nchunk * 64, cl + n * nchunk * 16,
+                            sxl + n * nchunk * 16);
+    if constexpr (D::affine) avx512::sums32(X + n * ldx, nb32, xs + n * nb32);
+  }
+  float* dl = scratch_as<float>(4, 4 * 2 * nchunk);
+  float* mn = scratch_as<float>(6, D::affine ? 4 * nb32 : 1);
+  auto block = [&](std::size_t r, auto Rc, auto Vc, std::size_t n0) {
+    constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+    const std::uint8_t* rows[R];
+    const float* dls[R];
+    for (int i = 0; i < R; ++i) {
+      const auto ii = static_cast<std::size_t>(i);
+      rows[i] = m.row(r + ii);
+      dls[i] = dl + ii * 2 * nchunk;
+      if (n0 == 0) avx512::ggml_q8_row_prep<T>(rows[i], nb32, dl + ii * 2 * nchunk, mn + ii * nb32);
+    }
+    float out[R * V];
+    avx512::ggml_q8_rows<T, R, V>(rows, nb32, R * rb, qx + n0 * nchunk * 64, cl + n0 * nchunk * 16, sxl + n0 * nchunk * 16,
+                                  dls, out);
+    for (int i = 0; i < R; ++i)
+      for (int v = 0; v < V; ++v) {
+        const auto ii = static_cast<std::size_t>(i), n = n0 + static_cast<std::size_t>(v);
+        float o = out[i * V + v];
+        if constexpr (D::affine) o += dot(avx512_tag{}, mn + ii * nb32, xs + n * nb32, nb32);
+        Y[n * ldy + r + ii] = o;
+      }
+  };
+  std::size_t r = r0;
+  if (N == 1)
+    for (; r + 4 <= r1; r += 4) block(r, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{}, 0);
+  for (; r < r1; ++r)
+    for (std::size_t n0 = 0; n0 < N; n0 += 8) {  // the row's scales prepared once, 8 vectors at a time
+      auto one = [&](auto Vc) { block(r, std::integral_constant<int, 1>{}, Vc, n0); };
+      switch (min_sz(8, N - n0)) {
+        case 1: one(std::integral_constant<int, 1>{}); break;
+        case 2: one(std::integral_constant<int, 2>{}); break;
+        case 3: one(std::integral_constant<int, 3>{}); break;
+        case 4: one(std::integral_constant<int, 4>{}); break;
+        case 5: one(std::integral_constant<int, 5>{}); break;
+        case 6: one(std::integral_constant<int, 6>{}); break;
+        case 7: one(std::integral_constant<int, 7>{}); break;
+        default: one(std::integral_constant<int, 8>{}); break;
+      }
+    }
+}
+#endif
+
 template <class T, class Tag>
 inline void ggml_gemm_q8_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx,
                               float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
+#if MIXQ_KERNEL_HAS_VNNI512
+  if constexpr (std::is_same_v<Tag, avx512_tag> && avx512::ggml_q8_direct<T>::ok)
+    return ggml_gemm_q8_direct<T>(m, X, N, ldx, Y, ldy, r0, r1);
+#endif
   const std::size_t K = m.cols, n16 = K / 16;
   const float* xs = ggml_vector_sums<T>(X, N, ldx, K);
   const q8_rows qa = quantize_rows_q8(t, X, N, ldx, K, 32, 5);
@@ -450,6 +548,10 @@ template <class T, class Tag>
 inline void ggml_gemm_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
                            std::size_t ldy, std::size_t r0, std::size_t r1) {
   if (N == 1) return ggml_gemv_rows<T>(t, m, X, Y, r0, r1);
+#if MIXQ_KERNEL_HAS_AVX512
+  if constexpr (std::is_same_v<Tag, avx512_tag> && ggml_has_direct<T>)
+    if (N <= 8) return ggml_direct_gemm<T>(m, X, N, ldx, Y, ldy, r0, r1);
+#endif
   constexpr std::size_t MR = gemm_mr(Tag{}), NR = gemm_nr(Tag{});
   constexpr std::size_t KC = gemm_kc;  // a multiple of every block size
   static_assert(KC % T::block_elems == 0);
@@ -461,6 +563,8 @@ inline void ggml_gemm_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, 
   float* panels = scratch_as<float>(7, gemm_mc * KC);
   for (std::size_t kc0 = 0; kc0 < K; kc0 += KC) {
     const std::size_t kc = min_sz(KC, K - kc0);
+    std::size_t ldp;
+    const float* xp = gemm_copy_x(X, N, ldx, kc0, kc, 4, ldp);
     for (std::size_t mc0 = r0; mc0 < r1; mc0 += gemm_mc) {
       const std::size_t mc = min_sz(gemm_mc, r1 - mc0), np = (mc + MR - 1) / MR;
       for (std::size_t p = 0; p < np; ++p) {
@@ -473,7 +577,7 @@ inline void ggml_gemm_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, 
       }
       for (std::size_t n0 = 0; n0 < N; n0 += NR)
         for (std::size_t p = 0; p < np; ++p)
-          gemm_micro(t, panels + p * KC * MR, kc, X + n0 * ldx + kc0, ldx, min_sz(NR, N - n0), Y + n0 * ldy + mc0 + p * MR,
+          gemm_micro(t, panels + p * KC * MR, kc, xp + n0 * ldp, ldp, min_sz(NR, N - n0), Y + n0 * ldy + mc0 + p * MR,
                      ldy, min_sz(MR, mc - p * MR), kc0 > 0);
     }
   }

@@ -503,18 +503,19 @@ inline __m512 ggml_half16(const std::uint8_t* p) noexcept {  // an fp16 field, b
   return _mm512_set1_ps(_cvtsh_ss(h));
 }
 
-/// out[i] = sum_c w_ic x_c for R rows of nblk blocks; `ahead`: bytes to the next row block.
-template <class T, int R>
+/// out[i * V + v] = sum_c w_ic x_vc for R rows of nblk blocks and V vectors (x_v at x + v ldx);
+/// `ahead`: bytes to the next row block. One row (R = 1) when V > 1: the weights formed once
+/// meet every vector.
+template <class T, int R, int V = 1>
 inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
-                             float* out) noexcept {
+                             std::size_t ldx, float* out) noexcept {
   using D = ggml_direct<T>;
   constexpr std::size_t BB = T::block_bytes;
-  __m512 acc[R][2];
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[R][V][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v][0] = acc[i][v][1] = _mm512_setzero_ps();
   for (std::size_t b = 0; b < nblk; ++b) {
     const std::size_t off = b * BB;
     if (off % 64 < BB) prefetch_rows<R>(row, ahead, off);  // once a line
-    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
       const std::uint8_t* blk = row[i] + off;
       const __m512 d = ggml_half16(blk);
@@ -530,34 +531,47 @@ inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, s
         lo = _mm512_mul_ps(load16_i8_ps(q), d);
         hi = _mm512_mul_ps(load16_i8_ps(q + 16), d);
       }
-      acc[i][0] = _mm512_fmadd_ps(lo, x0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(hi, x1, acc[i][1]);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+        const float* xv = x + static_cast<std::size_t>(v) * ldx + 32 * b;
+        acc[i][v][0] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xv), acc[i][v][0]);
+        acc[i][v][1] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xv + 16), acc[i][v][1]);
+      }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
+    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
+}
+
+/// Q4_K / Q5_K super-block scales: d sc_j in lanes 0-7 and dmin m_j in lanes 8-15 (ggml's
+/// roundings: one product each). The 6-bit values come from the 12 scale bytes in registers:
+/// j < 4: sc = q[j] & 63, m = q[j + 4] & 63; j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,
+/// m = (q[j + 4] >> 4) | (q[j] >> 6) << 4 (ggml's get_scale_min_k4).
+inline __m512 k4_scales_mins(const std::uint8_t* blk) noexcept {
+  const __m512i ia = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
+  const __m512i sa = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i ma = _mm512_setr_epi32(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15);
+  const __m512i ib = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7);
+  const __m512i mb = _mm512_setr_epi32(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48);
+  const __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(0x0fff, blk + 4));
+  const __m512i v = _mm512_or_si512(
+      _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(ia, q), sa), ma),
+      _mm512_and_si512(_mm512_slli_epi32(_mm512_srli_epi32(_mm512_permutexvar_epi32(ib, q), 6), 4), mb));
+  return _mm512_mul_ps(_mm512_mask_blend_ps(0xff00, ggml_half16(blk), ggml_half16(blk + 2)), _mm512_cvtepi32_ps(v));
 }
 
 /// Q4_K / Q5_K in place: per 32-value sub-block a table of its weights (d sc) q - (dmin m)
 /// (ggml's roundings: two products, then the difference; Q5_K: 32 entries, vpermt2ps). Bytes
 /// 32 j .. 32 j + 31 of qs hold columns 64 j .. 64 j + 31 (low nibbles, sub-block 2 j) and
 /// 64 j + 32 .. 64 j + 63 (high nibbles); Q5_K's fifth bit of sub-block s is bit s of qh[l].
-template <class T, int R>
+template <class T, int R, int V = 1>
 inline void ggml_k45_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
-                          float* out) noexcept {
+                          std::size_t ldx, float* out) noexcept {
   constexpr bool five = std::is_same_v<T, ggml::q5_k>;
   constexpr std::size_t BB = T::block_bytes, QS = five ? 48 : 16;
   alignas(64) static constexpr std::array<float, 32> base = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
                                                              11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
                                                              22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
   const __m512 tab = _mm512_load_ps(base.data()), tab_hi = _mm512_load_ps(base.data() + 16);
-  // The 6-bit scales (lanes 0-7) and mins (lanes 8-15) of the 12 scale bytes, in registers:
-  // j < 4: sc = q[j] & 63, m = q[j + 4] & 63; j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,
-  // m = (q[j + 4] >> 4) | (q[j] >> 6) << 4 (ggml's get_scale_min_k4).
-  const __m512i ia = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
-  const __m512i sa = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4);
-  const __m512i ma = _mm512_setr_epi32(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15);
-  const __m512i ib = _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7);
-  const __m512i mb = _mm512_setr_epi32(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48);
   const __m512i m15 = _mm512_set1_epi32(15);
   // Q5_K code index: the nibble (bits 0-3, kept by m15) and the qh bit moved to bit 4; bits
   // above 4 are ignored by vpermt2ps.
@@ -565,25 +579,17 @@ inline void ggml_k45_rows(const std::uint8_t* const* row, std::size_t nblk, std:
     const __m512i hb = s <= 4 ? _mm512_slli_epi32(qh, static_cast<unsigned>(4 - s)) : _mm512_srli_epi32(qh, static_cast<unsigned>(s - 4));
     return _mm512_ternarylogic_epi32(nib, hb, m15, 0xE4);  // m15 ? nib : hb, bit by bit
   };
-  __m512 acc[R][2];
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[R][V][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v][0] = acc[i][v][1] = _mm512_setzero_ps();
   for (std::size_t b = 0; b < nblk; ++b) {
     const std::size_t off = b * BB;
     alignas(64) float dm[R][16];  // d sc (0-7), dmin m (8-15)
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
       const std::uint8_t* blk = row[i] + off;
       MIXQ_UNROLL for (std::size_t k = 0; k < BB; k += 64) prefetch_rows<1>(&row[i], ahead, off + k);
-      const __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(0x0fff, blk + 4));
-      const __m512i v = _mm512_or_si512(
-          _mm512_and_si512(_mm512_srlv_epi32(_mm512_permutexvar_epi32(ia, q), sa), ma),
-          _mm512_and_si512(_mm512_slli_epi32(_mm512_srli_epi32(_mm512_permutexvar_epi32(ib, q), 6), 4), mb));
-      const __m512 d = ggml_half16(blk), dmin = ggml_half16(blk + 2);
-      _mm512_store_ps(dm[i], _mm512_mul_ps(_mm512_mask_blend_ps(0xff00, d, dmin), _mm512_cvtepi32_ps(v)));
+      _mm512_store_ps(dm[i], k4_scales_mins(blk));
     }
     MIXQ_UNROLL for (int j = 0; j < 4; ++j) {
-      const float* xj = x + 256 * b + 64 * static_cast<std::size_t>(j);
-      const __m512 x0 = _mm512_loadu_ps(xj), x1 = _mm512_loadu_ps(xj + 16);
-      const __m512 x2 = _mm512_loadu_ps(xj + 32), x3 = _mm512_loadu_ps(xj + 48);
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
         const std::uint8_t* blk = row[i] + off;
         const std::uint8_t* qs = blk + QS + 32 * j;
@@ -610,26 +616,30 @@ inline void ggml_k45_rows(const std::uint8_t* const* row, std::size_t nblk, std:
           w20 = _mm512_permutexvar_ps(u0, tb);
           w30 = _mm512_permutexvar_ps(u1, tb);
         }
-        acc[i][0] = _mm512_fmadd_ps(w00, x0, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(w10, x1, acc[i][1]);
-        acc[i][0] = _mm512_fmadd_ps(w20, x2, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(w30, x3, acc[i][1]);
+        MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+          const float* xj = x + static_cast<std::size_t>(v) * ldx + 256 * b + 64 * static_cast<std::size_t>(j);
+          acc[i][v][0] = _mm512_fmadd_ps(w00, _mm512_loadu_ps(xj), acc[i][v][0]);
+          acc[i][v][1] = _mm512_fmadd_ps(w10, _mm512_loadu_ps(xj + 16), acc[i][v][1]);
+          acc[i][v][0] = _mm512_fmadd_ps(w20, _mm512_loadu_ps(xj + 32), acc[i][v][0]);
+          acc[i][v][1] = _mm512_fmadd_ps(w30, _mm512_loadu_ps(xj + 48), acc[i][v][1]);
+        }
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
+    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
 }
 
 /// Q6_K in place: 16-value group g of half h (outputs 128 h + 16 g ..) has the 6-bit codes
 /// (ql nibble) | (2 qh bits) << 4, minus 32, and the weight (d sc) q (ggml's two roundings):
 /// ql bytes 32 (g / 2 % 2) + 16 (g % 2) of the half, low nibble for g < 4, high for g >= 4;
 /// qh bytes 16 (g % 2), bits 2 (g / 2) and up.
-template <int R>
+template <int R, int V = 1>
 inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* x,
-                          float* out) noexcept {
+                          std::size_t ldx, float* out) noexcept {
   constexpr std::size_t BB = ggml::q6_k::block_bytes;
-  __m512 acc[R][2];
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[R][V][2];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v][0] = acc[i][v][1] = _mm512_setzero_ps();
   auto bytes16 = [](const std::uint8_t* p) {
     return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   };
@@ -643,7 +653,6 @@ inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std:
       _mm512_store_ps(ds[i], _mm512_mul_ps(ggml_half16(blk + 208), sc));
     }
     MIXQ_UNROLL for (int h = 0; h < 2; ++h) {
-      const float* xh = x + 256 * b + 128 * static_cast<std::size_t>(h);
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
         const std::uint8_t* ql = row[i] + off + 64 * h;
         const std::uint8_t* qh = row[i] + off + 128 + 32 * h;
@@ -656,13 +665,203 @@ inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std:
                                               _mm512_set1_epi32(0x30));
           const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_or_si512(lo, hi), _mm512_set1_epi32(32)));
           const __m512 w = _mm512_mul_ps(_mm512_set1_ps(ds[i][8 * h + g]), v);
-          acc[i][g % 2] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xh + 16 * g), acc[i][g % 2]);
+          MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+            const float* xh = x + static_cast<std::size_t>(v) * ldx + 256 * b + 128 * static_cast<std::size_t>(h);
+            acc[i][v][g % 2] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xh + 16 * g), acc[i][v][g % 2]);
+          }
         }
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) out[i] = hsum(_mm512_add_ps(acc[i][0], acc[i][1]));
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
+    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
 }
+
+#if MIXQ_KERNEL_HAS_VNNI512
+// ---- int8-activation GEMV on the block bytes (VNNI) --------------------------------------
+// Activations are rounded to int8 per 32 columns (quantize_rows_q8). Each 64-column chunk of a
+// row becomes 64 weight bytes u = code + O (unsigned) in one register and meets the chunk's
+// activation codes in one vpdpbusd, which starts from -O * (the lane's 4 activation codes
+// summed): each lane then holds the exact integer sum of code * qx over its 4 columns. In fp32
+// the lane is scaled by d * sx and accumulated per lane. Blocks of 16 code bytes (Q4_0, IQ4_NL,
+// Q4_1) put the chunk's two blocks A, B as [A | B] and [A | B] >> 4, i.e. columns [A 0-15, B
+// 0-15, A 16-31, B 16-31] ("split": the activations are reordered once to match, lanes 0-3 and
+// 8-11 are A's); Q8_0 and Q4_K chunks are in column order (lanes 0-7 A, 8-15 B). Affine types
+// add sum_b m_b xs_b with the fp32 sums xs_b of x over each 32 columns, as the span path does.
+template <class T>
+struct ggml_q8_direct {
+  static constexpr bool ok = false;
+};
+template <>
+struct ggml_q8_direct<ggml::q4_0> {
+  static constexpr bool ok = true, split = true, table = false, affine = false;
+  static constexpr int offset = 8;
+  static constexpr std::size_t qs = 2;
+};
+template <>
+struct ggml_q8_direct<ggml::iq4_nl> {
+  static constexpr bool ok = true, split = true, table = true, affine = false;
+  static constexpr int offset = 128;
+  static constexpr std::size_t qs = 2;
+  alignas(16) static constexpr std::array<std::uint8_t, 16> u8 = [] {  // level + 128, in [1, 241]
+    std::array<std::uint8_t, 16> v{};
+    for (std::size_t q = 0; q < 16; ++q) v[q] = static_cast<std::uint8_t>(ggml::iq4_nl_levels[q] + 128);
+    return v;
+  }();
+};
+template <>
+struct ggml_q8_direct<ggml::q4_1> {
+  static constexpr bool ok = true, split = true, table = false, affine = true;
+  static constexpr int offset = 0;
+  static constexpr std::size_t qs = 4;
+};
+template <>
+struct ggml_q8_direct<ggml::q8_0> {
+  static constexpr bool ok = true, split = false, table = false, affine = false;
+  static constexpr int offset = 128;
+  static constexpr std::size_t qs = 2;
+};
+template <>
+struct ggml_q8_direct<ggml::q4_k> {  // 8 sub-blocks of 32 per 256-column super-block
+  static constexpr bool ok = true, split = false, table = false, affine = true;
+  static constexpr int offset = 0;
+};
+
+/// One vector's activation codes in the kernel's order, chunk by chunk (64 bytes; a missing
+/// second block is zero): qx; the lanes' offset corrections -O * sum of 4 codes: cl (O != 0);
+/// the lane scales sx: sxl. q, sx: quantize_rows_q8's codes and 32-column scales (nb32 blocks).
+template <class D>
+inline void ggml_q8_acts(const std::int8_t* q, const float* sx, std::size_t nb32, std::int8_t* qx, std::int32_t* cl,
+                         float* sxl) noexcept {
+  const std::size_t nchunk = (nb32 + 1) / 2;
+  const __m512i pat = D::split ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
+                               : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  for (std::size_t c = 0; c < nchunk; ++c) {
+    const bool two = 2 * c + 1 < nb32;
+    __m512i v = _mm512_maskz_loadu_epi8(two ? ~__mmask64{0} : __mmask64{0xffffffff}, q + 64 * c);
+    if constexpr (D::split) v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));  // [A lo, B lo, A hi, B hi]
+    _mm512_store_si512(qx + 64 * c, v);
+    if constexpr (D::offset != 0)
+      _mm512_store_si512(cl + 16 * c, _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), v),
+                                                         _mm512_set1_epi32(-D::offset)));
+    const __m512 s2 = _mm512_castps128_ps512(_mm_maskz_loadu_ps(two ? 3 : 1, sx + 2 * c));
+    _mm512_store_ps(sxl + 16 * c, _mm512_permutexvar_ps(pat, s2));
+  }
+}
+
+/// xs[b] = sum of x over columns 32 b .. 32 b + 31 (fp32): the affine offsets' share.
+inline void sums32(const float* x, std::size_t nb32, float* xs) noexcept {
+  for (std::size_t b = 0; b < nb32; ++b) xs[b] = hsum(_mm512_add_ps(_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)));
+}
+
+/// One row's scales, one per 32 columns: d (Q4_K: d sc_j) and, for affine types, the offsets
+/// mn (Q4_1: +m; Q4_K: -dmin m_j), so that y = sum of the lanes + sum_b mn_b xs_b. The fp16
+/// fields are read by scalar loads (a gather's latency cost as much as the chunk loop).
+template <class T>
+inline void ggml_q8_row_prep(const std::uint8_t* row, std::size_t nb32, float* d, float* mn) noexcept {
+  using D = ggml_q8_direct<T>;
+  constexpr std::size_t BB = T::block_bytes;
+  if constexpr (std::is_same_v<T, ggml::q4_k>) {
+    for (std::size_t b = 0; b < nb32 / 8; ++b) {
+      const __m512 dm = k4_scales_mins(row + b * BB);
+      _mm256_storeu_ps(d + 8 * b, _mm512_castps512_ps256(dm));
+      _mm256_storeu_ps(mn + 8 * b, _mm256_sub_ps(_mm256_setzero_ps(), _mm512_extractf32x8_ps(dm, 1)));
+    }
+  } else {
+    // 16 fp16 fields packed into four 64-bit integers in registers (16 narrow stores and one
+    // wide load would stall on store forwarding)
+    auto halves16 = [&](std::size_t b, std::size_t at) {
+      std::uint64_t w[4] = {};
+      MIXQ_UNROLL for (std::size_t k = 0; k < 16; ++k) {
+        std::uint16_t h;
+        std::memcpy(&h, row + (b + k) * BB + at, 2);
+        w[k / 4] |= static_cast<std::uint64_t>(h) << (16 * (k % 4));
+      }
+      return _mm512_cvtph_ps(_mm256_setr_epi64x(static_cast<long long>(w[0]), static_cast<long long>(w[1]),
+                                                static_cast<long long>(w[2]), static_cast<long long>(w[3])));
+    };
+    auto half = [&](std::size_t b, std::size_t at) {
+      std::uint16_t h;
+      std::memcpy(&h, row + b * BB + at, 2);
+      return _cvtsh_ss(h);
+    };
+    std::size_t b = 0;
+    for (; b + 16 <= nb32; b += 16) {
+      _mm512_storeu_ps(d + b, halves16(b, 0));
+      if constexpr (D::affine) _mm512_storeu_ps(mn + b, halves16(b, 2));
+    }
+    for (; b < nb32; ++b) {
+      d[b] = half(b, 0);
+      if constexpr (D::affine) mn[b] = half(b, 2);
+    }
+  }
+  if (nb32 % 2) d[nb32] = 0.0f;  // the missing second block of the last chunk
+}
+
+/// out[i * V + v] = sum over row i's chunks of d * sx_v * (exact integer code . qx_v sums), per
+/// lane; dl[i]: row i's scales per 32 columns (ggml_q8_row_prep), 8-byte aligned pairs; vector
+/// v's qx, cl, sxl (ggml_q8_acts) at v * nchunk * (64, 16, 16). One row (R = 1) when V > 1.
+template <class T, int R, int V = 1>
+inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::size_t ahead, const std::int8_t* qx,
+                         const std::int32_t* cl, const float* sxl, const float* const* dl, float* out) noexcept {
+  using D = ggml_q8_direct<T>;
+  constexpr std::size_t BB = T::block_bytes;
+  constexpr bool k4 = std::is_same_v<T, ggml::q4_k>;
+  const std::size_t nchunk = (nb32 + 1) / 2;
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  const __m512i pat = D::split ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
+                               : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  __m512i lut = _mm512_setzero_si512();
+  if constexpr (D::table) lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(D::u8.data())));
+  __m512 acc[R][V];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (std::size_t c = 0; c < nchunk; ++c) {
+    // where the chunk's code bytes are: block A at a, block B at a + bo (bo = 0: no block B)
+    std::size_t a, bo;
+    if constexpr (k4) {
+      a = c / 4 * BB + 16 + 32 * (c % 4);
+      bo = 0;
+    } else {
+      a = 2 * c * BB + D::qs;
+      bo = 2 * c + 1 < nb32 ? BB : 0;
+    }
+    if constexpr (k4) {
+      if (c % 2 == 0) prefetch_rows<R>(row, ahead, a);
+    } else {
+      // every line of the chunk once (a chunk spans 36 to 68 bytes)
+      const std::size_t first = 2 * c * BB, last = first + 2 * BB - 1;
+      if (first % 64 == 0 || first / 64 != (first - 1) / 64) prefetch_rows<R>(row, ahead, first);
+      if (last / 64 != first / 64) prefetch_rows<R>(row, ahead, last);
+    }
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const std::uint8_t* p = row[i] + a;
+      __m512i u;
+      if constexpr (std::is_same_v<T, ggml::q8_0>) {
+        u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
+                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + bo)), 1);
+        u = _mm512_xor_si512(u, _mm512_set1_epi8(static_cast<char>(0x80)));
+      } else {
+        __m256i n;
+        if constexpr (k4) n = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        else n = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + bo)), 1);
+        u = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(n), _mm256_srli_epi16(n, 4), 1), m4);
+        if constexpr (D::table) u = _mm512_shuffle_epi8(lut, u);
+      }
+      const __m512 d2 = _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd(reinterpret_cast<const double*>(dl[i] + 2 * c))));
+      const __m512 dv = _mm512_permutexvar_ps(pat, d2);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+        const std::size_t o = static_cast<std::size_t>(v) * nchunk + c;
+        const __m512i c0 = D::offset != 0 ? _mm512_load_si512(cl + 16 * o) : _mm512_setzero_si512();
+        const __m512i s = _mm512_dpbusd_epi32(c0, u, _mm512_load_si512(qx + 64 * o));
+        acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dv, _mm512_load_ps(sxl + 16 * o)), acc[i][v]);
+      }
+    }
+  }
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(acc[i][v]);
+  (void)lut;
+}
+#endif  // MIXQ_KERNEL_HAS_VNNI512
 }  // namespace avx512
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
