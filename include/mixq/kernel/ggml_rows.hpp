@@ -88,6 +88,7 @@ struct ggml_decoder;
 
 template <>
 struct ggml_decoder<ggml::q4_0> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -100,6 +101,7 @@ struct ggml_decoder<ggml::q4_0> {
 
 template <>
 struct ggml_decoder<ggml::q4_1> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = true;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -123,6 +125,7 @@ inline void ggml_q5_codes(const std::uint8_t* qh4, const std::uint8_t* qs, std::
 
 template <>
 struct ggml_decoder<ggml::q5_0> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -132,6 +135,7 @@ struct ggml_decoder<ggml::q5_0> {
 
 template <>
 struct ggml_decoder<ggml::q5_1> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = true;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -142,6 +146,7 @@ struct ggml_decoder<ggml::q5_1> {
 
 template <>
 struct ggml_decoder<ggml::q8_0> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -151,6 +156,7 @@ struct ggml_decoder<ggml::q8_0> {
 
 template <>
 struct ggml_decoder<ggml::iq4_nl> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     a[0] = a[1] = ggml_half(in);
@@ -163,6 +169,7 @@ struct ggml_decoder<ggml::iq4_nl> {
 
 template <>
 struct ggml_decoder<ggml::mxfp4> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     a[0] = a[1] = ggml::detail::e8m0_half(in[0]);
@@ -182,6 +189,7 @@ inline void ggml_k_2bit(const std::uint8_t* qs, std::int8_t* q) noexcept {
 
 template <>
 struct ggml_decoder<ggml::q2_k> {
+  static constexpr std::size_t scale_cols = 16;  // columns per scale
   static constexpr bool affine = true;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
     const float d = ggml_half(in + 80), dmin = ggml_half(in + 82);
@@ -195,6 +203,7 @@ struct ggml_decoder<ggml::q2_k> {
 
 template <>
 struct ggml_decoder<ggml::q3_k> {
+  static constexpr std::size_t scale_cols = 16;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     const float d = ggml_half(in + 108);
@@ -223,6 +232,7 @@ inline void ggml_k4_scales(const std::uint8_t* in, float* a, float* b) noexcept 
 
 template <>
 struct ggml_decoder<ggml::q4_k> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = true;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
     ggml_k4_scales(in, a, b);
@@ -237,6 +247,7 @@ struct ggml_decoder<ggml::q4_k> {
 
 template <>
 struct ggml_decoder<ggml::q5_k> {
+  static constexpr std::size_t scale_cols = 32;  // columns per scale
   static constexpr bool affine = true;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float* b) noexcept {
     ggml_k4_scales(in, a, b);
@@ -252,6 +263,7 @@ struct ggml_decoder<ggml::q5_k> {
 
 template <>
 struct ggml_decoder<ggml::q6_k> {
+  static constexpr std::size_t scale_cols = 16;  // columns per scale
   static constexpr bool affine = false;
   static void decode(const std::uint8_t* in, std::int8_t* q, float* a, float*) noexcept {
     const float d = ggml_half(in + 208);
@@ -506,12 +518,90 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
 }
 #endif
 
+#if MIXQ_KERNEL_HAS_VNNI512
+/// The int8 path for many vectors (N > 8) on the VNNI panel micro-kernel of the mixq schemes: 32
+/// rows decoded to the span form, their int8 codes stored as q + 128 (unsigned bytes) and packed
+/// [k/4][32 rows][4]; blocks of B = 32 columns (B = 16 for the types with 16-column sub-scales,
+/// whose activation scale per 32 columns is then repeated); the offsets' share sum_j b_j xs_j
+/// (exact fp32 sums of x) subtracted afterwards.
+template <class T>
+inline void ggml_gemm_q8_panels(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
+                                std::size_t ldy, std::size_t r0, std::size_t r1) {
+  constexpr bool affine = ggml_decoder<T>::affine;
+  constexpr std::size_t B = ggml_decoder<T>::scale_cols, MR = 32, NR = 6, KC = 512;
+  static_assert(B == 16 || B == 32);
+  const avx512_tag t{};
+  const std::size_t K = m.cols, n16 = K / 16, nb = K / B;
+  const q8_rows qa = quantize_rows_q8(t, X, N, ldx, K, 32, 5);
+  const float* sx = qa.scale;
+  const std::int32_t* sq = qa.sum;
+  const float* xs = ggml_vector_sums<T>(X, N, ldx, K);  // slot 3
+  std::uint8_t* u = scratch_as<std::uint8_t>(0, MR * K);
+  float* a = scratch_as<float>(1, MR * n16);
+  float* b = scratch_as<float>(2, MR * n16);
+  auto* panel = scratch_as<std::uint8_t>(4, MR * KC + (B == 16 ? N * nb * 8 : 0));
+  if constexpr (B == 16) {  // per 16 columns: the 32-column activation scale, and the 16 codes' sum
+    auto* sx16 = reinterpret_cast<float*>(panel + MR * KC);
+    auto* sq16 = reinterpret_cast<std::int32_t*>(sx16 + N * nb);
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t j = 0; j < nb; ++j) {
+        sx16[n * nb + j] = qa.scale[n * qa.nb + j / 2];
+        std::int32_t s = 0;
+        for (std::size_t c = 0; c < 16; ++c) s += qa.q[n * qa.ldq + 16 * j + c];
+        sq16[n * nb + j] = s;
+      }
+    sx = sx16;
+    sq = sq16;
+  }
+  float* ac = scratch_as<float>(6, KC / B * 64);
+  std::int32_t* cz = scratch_as<std::int32_t>(7, KC / B * 32);
+  for (std::size_t i = 0; i < KC / B * 32; ++i) cz[i] = 128;
+  for (std::size_t i = 0; i < KC / B; ++i)
+    for (std::size_t k = 32; k < 64; ++k) ac[i * 64 + k] = 0.0f;
+  for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
+    const std::size_t mm = min_sz(MR, r1 - m0);
+    for (std::size_t i = 0; i < mm; ++i) {
+      auto* q = reinterpret_cast<std::int8_t*>(u + i * K);
+      ggml_decode_span<T>(t, m.row(m0 + i), 0, K, q, a + i * n16, b + i * n16);
+      avx512::flip_sign_bytes(u + i * K, K);
+    }
+    for (std::size_t kc0 = 0; kc0 < K; kc0 += KC) {
+      const std::size_t kc = min_sz(KC, K - kc0), nblk = kc / B;
+      avx512::q8_pack(u + kc0, K, mm, kc, panel);
+      for (std::size_t j = 0; j < nblk; ++j)
+        for (std::size_t i = 0; i < MR; ++i) ac[j * 64 + i] = i < mm ? a[i * n16 + (kc0 + j * B) / 16] : 0.0f;
+      const std::size_t b0 = kc0 / B;
+      for (std::size_t n0 = 0; n0 < N; n0 += NR) {
+        const std::int8_t* q = qa.q + n0 * qa.ldq + kc0;
+        const float* s = sx + n0 * nb + b0;
+        const std::int32_t* z = sq + n0 * nb + b0;
+        float* y = Y + n0 * ldy + m0;
+        const bool acc = kc0 > 0;
+        switch (min_sz(NR, N - n0)) {
+          case 1: avx512::q8_micro_n<1, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+          case 2: avx512::q8_micro_n<2, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+          case 3: avx512::q8_micro_n<3, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+          case 4: avx512::q8_micro_n<4, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+          case 5: avx512::q8_micro_n<5, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+          default: avx512::q8_micro_n<6, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
+        }
+      }
+    }
+    if constexpr (affine)
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t i = 0; i < mm; ++i) Y[n * ldy + m0 + i] -= dot(t, b + i * n16, xs + n * n16, n16);
+  }
+}
+#endif
+
 template <class T, class Tag>
 inline void ggml_gemm_q8_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx,
                               float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
 #if MIXQ_KERNEL_HAS_VNNI512
-  if constexpr (std::is_same_v<Tag, avx512_tag> && avx512::ggml_q8_direct<T>::ok)
-    return ggml_gemm_q8_direct<T>(m, X, N, ldx, Y, ldy, r0, r1);
+  if constexpr (std::is_same_v<Tag, avx512_tag>) {
+    if (N > 8) return ggml_gemm_q8_panels<T>(m, X, N, ldx, Y, ldy, r0, r1);
+    if constexpr (avx512::ggml_q8_direct<T>::ok) return ggml_gemm_q8_direct<T>(m, X, N, ldx, Y, ldy, r0, r1);
+  }
 #endif
   const std::size_t K = m.cols, n16 = K / 16;
   const float* xs = ggml_vector_sums<T>(X, N, ldx, K);

@@ -749,6 +749,14 @@ inline void ggml_q8_acts(const std::int8_t* q, const float* sx, std::size_t nb32
   }
 }
 
+/// Every byte xor 0x80: int8 q to the unsigned byte q + 128 (n a multiple of 16).
+inline void flip_sign_bytes(std::uint8_t* p, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; i += 64) {
+    const __mmask64 k = tail64(n - i);
+    _mm512_mask_storeu_epi8(p + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, p + i), _mm512_set1_epi8(static_cast<char>(0x80))));
+  }
+}
+
 /// xs[b] = sum of x over columns 32 b .. 32 b + 31 (fp32): the affine offsets' share.
 inline void sums32(const float* x, std::size_t nb32, float* xs) noexcept {
   for (std::size_t b = 0; b < nb32; ++b) xs[b] = hsum(_mm512_add_ps(_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)));
