@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "check.hpp"
 #include "isa.hpp"
@@ -31,6 +32,10 @@ inline void dequant_from_idx(Tag t, const quantized_matrix_view<S>& m, std::size
 template <Scheme S, class Tag>
 inline void dequant_segment(Tag t, const quantized_matrix_view<S>& m, std::size_t r, std::size_t c0, std::size_t c1,
                             std::uint8_t* idx, float* out) noexcept {
+#if MIXQ_KERNEL_HAS_AVX512
+  if constexpr (std::is_same_v<Tag, avx512_tag> && S::code_bits == 4)
+    if (dequant4_fits<S>(unit_len(m.layout), c0, c1)) return dequant4_segment(m, r, c0, c1, out);
+#endif
   unpack<S::code_bits>(t, m.codes(r), c0, c1 - c0, idx);
   dequant_from_idx(t, m, r, c0, c1, idx, out);
 }

@@ -471,8 +471,7 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
   float* sxl = scratch_as<float>(2, N * nchunk * 16);
   float* xs = scratch_as<float>(3, D::affine ? N * nb32 : 1);
   for (std::size_t n = 0; n < N; ++n) {
-    avx512::ggml_q8_acts<D>(qa.q + n * qa.ldq, qa.scale + n * qa.nb, nb32, qx + n * nchunk * 64, cl + n * nchunk * 16,
-                            sxl + n * nchunk * 16);
+    avx512::ggml_q8_acts<D>(qa.q + n * qa.ldq, qa.scale + n * qa.nb, nb32, N, qx + n * 64, cl + n * 16, sxl + n * 16);
     if constexpr (D::affine) avx512::sums32(X + n * ldx, nb32, xs + n * nb32);
   }
   float* dl = scratch_as<float>(4, 4 * 2 * nchunk);
@@ -488,7 +487,7 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
       if (n0 == 0) avx512::ggml_q8_row_prep<T>(rows[i], nb32, dl + ii * 2 * nchunk, mn + ii * nb32);
     }
     float out[R * V];
-    avx512::ggml_q8_rows<T, R, V>(rows, nb32, R * rb, qx + n0 * nchunk * 64, cl + n0 * nchunk * 16, sxl + n0 * nchunk * 16,
+    avx512::ggml_q8_rows<T, R, V>(rows, nb32, N, R * rb, qx + n0 * 64, cl + n0 * 16, sxl + n0 * 16,
                                   dls, out);
     for (int i = 0; i < R; ++i)
       for (int v = 0; v < V; ++v) {

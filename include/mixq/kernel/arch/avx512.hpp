@@ -145,6 +145,41 @@ inline void dequant_unit(avx512_tag, const std::uint8_t* idx, std::size_t n, flo
   (void)vz;
 }
 
+/// 4-bit codes, columns [c0, c1) of row r (multiples of 32; units of a multiple of 32 columns or
+/// whole rows) straight from the code bytes: per unit a table of its 16 weights (the expression
+/// of dequant_unit, so bit-identical), then per 32 columns one widening, two lookups (low
+/// nibbles: even columns, high: odd) and two interleaving permutes. No unpacked-index pass.
+template <Scheme S>
+inline bool dequant4_fits(std::size_t ul, std::size_t c0, std::size_t c1) noexcept {
+  return S::code_bits == 4 && c0 % 32 == 0 && c1 % 32 == 0 && (ul % 32 == 0 || S::is_per_tensor || S::is_per_channel);
+}
+template <Scheme S>
+inline void dequant4_segment(const quantized_matrix_view<S>& m, std::size_t r, std::size_t c0, std::size_t c1,
+                             float* out) noexcept {
+  const __m512 base = _mm512_load_ps(avx512::lut_regs<S>::padded.data());
+  const __m512i even = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(8));
+  const std::uint8_t* codes = m.codes(r);
+  const std::size_t ul = unit_len(m.layout);
+  for (std::size_t c = c0; c < c1;) {
+    const std::size_t ur = c / ul, e = min_sz(c1, (ur + 1) * ul);
+    float s = 0, z = 0;
+    unit_scale_zero(m, r, ur, s, z);
+    const __m512 vs = _mm512_set1_ps(s), vz = _mm512_set1_ps(z);
+    __m512 w;
+    if constexpr (S::has_min) w = _mm512_sub_ps(_mm512_mul_ps(vs, base), vz);
+    else if constexpr (S::is_asymmetric) w = _mm512_mul_ps(vs, _mm512_sub_ps(base, vz));
+    else w = _mm512_mul_ps(vs, base);
+    (void)vz;
+    for (; c < e; c += 32) {
+      const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + c / 2)));
+      const __m512 lo = _mm512_permutexvar_ps(t, w), hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+      _mm512_storeu_ps(out + (c - c0), _mm512_permutex2var_ps(lo, even, hi));
+      _mm512_storeu_ps(out + (c - c0) + 16, _mm512_permutex2var_ps(lo, odd, hi));
+    }
+  }
+}
+
 // ---- fp32 dot ----------------------------------------------------------------------------
 inline float dot(avx512_tag, const float* a, const float* b, std::size_t n) noexcept {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;

@@ -730,9 +730,11 @@ struct ggml_q8_direct<ggml::q4_k> {  // 8 sub-blocks of 32 per 256-column super-
 /// One vector's activation codes in the kernel's order, chunk by chunk (64 bytes; a missing
 /// second block is zero): qx; the lanes' offset corrections -O * sum of 4 codes: cl (O != 0);
 /// the lane scales sx: sxl. q, sx: quantize_rows_q8's codes and 32-column scales (nb32 blocks).
+/// Chunk c of this vector goes to slot c N of the N vectors' arrays (the vectors of one chunk
+/// adjacent: separate arrays per vector, 4 KiB apart, evicted each other from L1).
 template <class D>
-inline void ggml_q8_acts(const std::int8_t* q, const float* sx, std::size_t nb32, std::int8_t* qx, std::int32_t* cl,
-                         float* sxl) noexcept {
+inline void ggml_q8_acts(const std::int8_t* q, const float* sx, std::size_t nb32, std::size_t N, std::int8_t* qx,
+                         std::int32_t* cl, float* sxl) noexcept {
   const std::size_t nchunk = (nb32 + 1) / 2;
   const __m512i pat = D::split ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
                                : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
@@ -740,12 +742,12 @@ inline void ggml_q8_acts(const std::int8_t* q, const float* sx, std::size_t nb32
     const bool two = 2 * c + 1 < nb32;
     __m512i v = _mm512_maskz_loadu_epi8(two ? ~__mmask64{0} : __mmask64{0xffffffff}, q + 64 * c);
     if constexpr (D::split) v = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));  // [A lo, B lo, A hi, B hi]
-    _mm512_store_si512(qx + 64 * c, v);
+    _mm512_store_si512(qx + 64 * N * c, v);
     if constexpr (D::offset != 0)
-      _mm512_store_si512(cl + 16 * c, _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), v),
+      _mm512_store_si512(cl + 16 * N * c, _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), v),
                                                          _mm512_set1_epi32(-D::offset)));
     const __m512 s2 = _mm512_castps128_ps512(_mm_maskz_loadu_ps(two ? 3 : 1, sx + 2 * c));
-    _mm512_store_ps(sxl + 16 * c, _mm512_permutexvar_ps(pat, s2));
+    _mm512_store_ps(sxl + 16 * N * c, _mm512_permutexvar_ps(pat, s2));
   }
 }
 
@@ -808,9 +810,9 @@ inline void ggml_q8_row_prep(const std::uint8_t* row, std::size_t nb32, float* d
 
 /// out[i * V + v] = sum over row i's chunks of d * sx_v * (exact integer code . qx_v sums), per
 /// lane; dl[i]: row i's scales per 32 columns (ggml_q8_row_prep), 8-byte aligned pairs; vector
-/// v's qx, cl, sxl (ggml_q8_acts) at v * nchunk * (64, 16, 16). One row (R = 1) when V > 1.
+/// v's chunk c of qx, cl, sxl (ggml_q8_acts) at slot c N + v. One row (R = 1) when V > 1.
 template <class T, int R, int V = 1>
-inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::size_t ahead, const std::int8_t* qx,
+inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::size_t N, std::size_t ahead, const std::int8_t* qx,
                          const std::int32_t* cl, const float* sxl, const float* const* dl, float* out) noexcept {
   using D = ggml_q8_direct<T>;
   constexpr std::size_t BB = T::block_bytes;
@@ -859,7 +861,7 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
       const __m512 d2 = _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd(reinterpret_cast<const double*>(dl[i] + 2 * c))));
       const __m512 dv = _mm512_permutexvar_ps(pat, d2);
       MIXQ_UNROLL for (int v = 0; v < V; ++v) {
-        const std::size_t o = static_cast<std::size_t>(v) * nchunk + c;
+        const std::size_t o = c * N + static_cast<std::size_t>(v);
         const __m512i c0 = D::offset != 0 ? _mm512_load_si512(cl + 16 * o) : _mm512_setzero_si512();
         const __m512i s = _mm512_dpbusd_epi32(c0, u, _mm512_load_si512(qx + 64 * o));
         acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dv, _mm512_load_ps(sxl + 16 * o)), acc[i][v]);
