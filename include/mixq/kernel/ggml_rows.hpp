@@ -30,9 +30,10 @@
 // dequantizes tiles and reuses the fp32 panel micro-kernel of gemm.hpp.
 // With AVX-512 the commonest types skip the span form and read their blocks in place: the exact
 // path (N <= 8) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K forms each reference weight in
-// registers with ggml's roundings; the int8 path (any N, VNNI) for Q4_0, Q4_1, IQ4_NL, Q8_0,
-// Q4_K turns each 64 columns of codes into one register of unsigned bytes for one vpdpbusd
-// (arch/ggml.hpp). Both stay within the bounds below.
+// registers with ggml's roundings; the int8 path (VNNI) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K
+// and N <= 8 turns each 64 columns of codes into one register of unsigned bytes for one
+// vpdpbusd (arch/ggml.hpp), and for N > 8 (every type) packs the span form as q + 128 into the
+// int8 panels of the mixq schemes' VNNI GEMM. All stay within the bounds below.
 //
 // Error bounds (u = 2^-24, A_c = |a_j q_c| + |b_j| the magnitude of the weight's two parts,
 // derived from the accumulation depth of the kernels; tested in tests/kernel/test_ggml_kernels):
