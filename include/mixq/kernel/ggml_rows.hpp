@@ -30,8 +30,8 @@
 // dequantizes tiles and reuses the fp32 panel micro-kernel of gemm.hpp.
 // With AVX-512 the commonest types skip the span form and read their blocks in place: the exact
 // path (N <= 8) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K, Q5_K, Q6_K forms each reference weight in
-// registers with ggml's roundings; the int8 path (VNNI) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K
-// and N <= 8 turns each 64 columns of codes into one register of unsigned bytes for one
+// registers with ggml's roundings; the int8 path (VNNI) for Q4_0, Q4_1, IQ4_NL, Q8_0, Q4_K,
+// Q6_K and N <= 8 turns each 64 columns of codes into one register of unsigned bytes for one
 // vpdpbusd (arch/ggml.hpp), and for N > 8 (every type) packs the span form as q + 128 into the
 // int8 panels of the mixq schemes' VNNI GEMM. All stay within the bounds below.
 //
@@ -429,15 +429,7 @@ inline void ggml_direct_gemm(const ggml_matrix_view<T>& m, const float* X, std::
     const std::uint8_t* rows[1] = {m.row(r)};
     float out[8];
     auto one = [&](auto Vc) { rows_of(rows, std::integral_constant<int, 1>{}, Vc, out); };
-    switch (N) {
-      case 2: one(std::integral_constant<int, 2>{}); break;
-      case 3: one(std::integral_constant<int, 3>{}); break;
-      case 4: one(std::integral_constant<int, 4>{}); break;
-      case 5: one(std::integral_constant<int, 5>{}); break;
-      case 6: one(std::integral_constant<int, 6>{}); break;
-      case 7: one(std::integral_constant<int, 7>{}); break;
-      default: one(std::integral_constant<int, 8>{}); break;
-    }
+    with_count<8>(N, one);
     for (std::size_t v = 0; v < N; ++v) Y[v * ldy + r] = out[v];
   }
 }
@@ -475,7 +467,8 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
     avx512::ggml_q8_acts<D>(qa.q + n * qa.ldq, qa.scale + n * qa.nb, nb32, N, qx + n * 64, cl + n * 16, sxl + n * 16);
     if constexpr (D::affine) avx512::sums32(X + n * ldx, nb32, xs + n * nb32);
   }
-  float* dl = scratch_as<float>(4, 4 * 2 * nchunk);
+  constexpr std::size_t DL = std::is_same_v<T, ggml::q6_k> ? 4 : 2;  // row scales per chunk
+  float* dl = scratch_as<float>(4, 4 * DL * nchunk);
   float* mn = scratch_as<float>(6, D::affine ? 4 * nb32 : 1);
   auto block = [&](std::size_t r, auto Rc, auto Vc, std::size_t n0) {
     constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
@@ -484,8 +477,8 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
     for (int i = 0; i < R; ++i) {
       const auto ii = static_cast<std::size_t>(i);
       rows[i] = m.row(r + ii);
-      dls[i] = dl + ii * 2 * nchunk;
-      if (n0 == 0) avx512::ggml_q8_row_prep<T>(rows[i], nb32, dl + ii * 2 * nchunk, mn + ii * nb32);
+      dls[i] = dl + ii * DL * nchunk;
+      if (n0 == 0) avx512::ggml_q8_row_prep<T>(rows[i], nb32, dl + ii * DL * nchunk, mn + ii * nb32);
     }
     float out[R * V];
     avx512::ggml_q8_rows<T, R, V>(rows, nb32, N, R * rb, qx + n0 * 64, cl + n0 * 16, sxl + n0 * 16,
@@ -504,16 +497,7 @@ inline void ggml_gemm_q8_direct(const ggml_matrix_view<T>& m, const float* X, st
   for (; r < r1; ++r)
     for (std::size_t n0 = 0; n0 < N; n0 += 8) {  // the row's scales prepared once, 8 vectors at a time
       auto one = [&](auto Vc) { block(r, std::integral_constant<int, 1>{}, Vc, n0); };
-      switch (min_sz(8, N - n0)) {
-        case 1: one(std::integral_constant<int, 1>{}); break;
-        case 2: one(std::integral_constant<int, 2>{}); break;
-        case 3: one(std::integral_constant<int, 3>{}); break;
-        case 4: one(std::integral_constant<int, 4>{}); break;
-        case 5: one(std::integral_constant<int, 5>{}); break;
-        case 6: one(std::integral_constant<int, 6>{}); break;
-        case 7: one(std::integral_constant<int, 7>{}); break;
-        default: one(std::integral_constant<int, 8>{}); break;
-      }
+      with_count<8>(N - n0, one);
     }
 }
 #endif
@@ -577,14 +561,9 @@ inline void ggml_gemm_q8_panels(const ggml_matrix_view<T>& m, const float* X, st
         const std::int32_t* z = sq + n0 * nb + b0;
         float* y = Y + n0 * ldy + m0;
         const bool acc = kc0 > 0;
-        switch (min_sz(NR, N - n0)) {
-          case 1: avx512::q8_micro_n<1, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-          case 2: avx512::q8_micro_n<2, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-          case 3: avx512::q8_micro_n<3, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-          case 4: avx512::q8_micro_n<4, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-          case 5: avx512::q8_micro_n<5, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-          default: avx512::q8_micro_n<6, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc); break;
-        }
+        with_count<NR>(N - n0, [&](auto Nc) {
+          avx512::q8_micro_n<decltype(Nc)::value, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc);
+        });
       }
     }
     if constexpr (affine)

@@ -3,6 +3,7 @@
 // their inline members would be shared between per-ISA translation units (see config.hpp).
 #pragma once
 #include <cstddef>
+#include <type_traits>
 #include <new>
 
 #include "../config.hpp"
@@ -52,6 +53,19 @@ inline T* scratch_as(std::size_t slot, std::size_t count) {
 }
 
 inline constexpr std::size_t min_sz(std::size_t a, std::size_t b) noexcept { return a < b ? a : b; }
+
+/// f(std::integral_constant<int, k>{}) with k = n clamped to [1, Max]: a run-time count of rows
+/// or vectors turned into the template parameter of a register-blocked kernel.
+template <int Max, class F>
+inline decltype(auto) with_count(std::size_t n, F&& f) {
+  if constexpr (Max > 1) {
+    if (n >= static_cast<std::size_t>(Max)) return f(std::integral_constant<int, Max>{});
+    return with_count<Max - 1>(n, f);
+  } else {
+    (void)n;
+    return f(std::integral_constant<int, 1>{});
+  }
+}
 inline constexpr std::size_t max_sz(std::size_t a, std::size_t b) noexcept { return a < b ? b : a; }
 
 }  // namespace kernel_detail

@@ -19,6 +19,7 @@
 #if MIXQ_KERNEL_HAS_AVX512
 #include <immintrin.h>
 
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -121,6 +122,31 @@ inline void unpack(avx512_tag, const std::uint8_t* stream, std::size_t c0, std::
   } else if constexpr (B == 8) {
     std::memcpy(out, stream + c0, n);
   } else {
+#if defined(__AVX512VBMI__)
+    // 64 codes (8 B bytes) at a time from a byte-aligned start: qword j of a vpermb gathers the
+    // 8 bytes from byte j B on, and vpmultishiftqb takes byte k from bit k B of that qword (the
+    // stream is LSB first: code k of a group of 8 sits at bits k B .. k B + B - 1).
+    if (c0 % 8 == 0) {
+      alignas(64) static constexpr auto tables = [] {
+        std::array<std::uint8_t, 128> t{};
+        for (std::size_t j = 0; j < 8; ++j)
+          for (std::size_t k = 0; k < 8; ++k) {
+            t[8 * j + k] = static_cast<std::uint8_t>(j * B + k);  // source byte (< 7 B + 8 <= 64)
+            t[64 + 8 * j + k] = static_cast<std::uint8_t>(k * B);  // bit offset in the qword
+          }
+        return t;
+      }();
+      const __m512i gather = _mm512_load_si512(tables.data()), shifts = _mm512_load_si512(tables.data() + 64);
+      const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << B) - 1u));
+      const std::uint8_t* p = stream + c0 / 8 * B;
+      for (std::size_t i = 0; i < n; i += 64) {
+        const std::size_t left = n - i, nbytes = (min_sz(left, 64) * B + 7) / 8;
+        const __m512i v = _mm512_permutexvar_epi8(gather, _mm512_maskz_loadu_epi8(avx512::tail64(nbytes), p + i / 8 * B));
+        _mm512_mask_storeu_epi8(out + i, avx512::tail64(left), _mm512_and_si512(_mm512_multishift_epi64_epi8(shifts, v), mask));
+      }
+      return;
+    }
+#endif
     unpack_codes_scalar<B>(stream, c0, n, out);
   }
 }
@@ -469,18 +495,7 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
     std::size_t r = r0;
     if (N == 1)
       for (; r + 4 <= r1; r += 4) kernel(r, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{});
-    for (; r < r1; ++r) {
-      switch (N) {
-        case 1: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}); break;
-        case 2: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 2>{}); break;
-        case 3: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 3>{}); break;
-        case 4: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 4>{}); break;
-        case 5: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 5>{}); break;
-        case 6: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 6>{}); break;
-        case 7: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 7>{}); break;
-        default: kernel(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 8>{}); break;
-      }
-    }
+    for (; r < r1; ++r) with_count<8>(N, [&](auto Vc) { kernel(r, std::integral_constant<int, 1>{}, Vc); });
   };
   if constexpr (S::code_bits == 4) {
     if (!gemv4_supported<S>(K, ul)) return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
@@ -612,20 +627,9 @@ inline void gemm_pack(avx512_tag, const float* rows, std::size_t ld, std::size_t
 
 inline void gemm_micro(avx512_tag, const float* panel, std::size_t kc, const float* X, std::size_t ldx, std::size_t nn,
                        float* Y, std::size_t ldy, std::size_t mm, bool accumulate) noexcept {
-  switch (nn) {
-    case 1: return avx512::gemm_micro_n<1>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 2: return avx512::gemm_micro_n<2>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 3: return avx512::gemm_micro_n<3>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 4: return avx512::gemm_micro_n<4>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 5: return avx512::gemm_micro_n<5>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 6: return avx512::gemm_micro_n<6>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 7: return avx512::gemm_micro_n<7>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 8: return avx512::gemm_micro_n<8>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 9: return avx512::gemm_micro_n<9>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 10: return avx512::gemm_micro_n<10>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    case 11: return avx512::gemm_micro_n<11>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-    default: return avx512::gemm_micro_n<12>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
-  }
+  with_count<12>(nn, [&](auto Nc) {
+    avx512::gemm_micro_n<decltype(Nc)::value>(panel, kc, X, ldx, Y, ldy, mm, accumulate);
+  });
 }
 
 // ---- int8 activations: weight bytes -------------------------------------------------------
@@ -882,16 +886,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
     if (N == 1)
       for (; r + 4 <= r1; r += 4) block(r, std::integral_constant<int, 4>{}, std::integral_constant<int, 1>{});
     for (; r < r1; ++r) {
-      switch (N) {
-        case 1: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}); break;
-        case 2: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 2>{}); break;
-        case 3: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 3>{}); break;
-        case 4: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 4>{}); break;
-        case 5: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 5>{}); break;
-        case 6: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 6>{}); break;
-        case 7: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 7>{}); break;
-        default: block(r, std::integral_constant<int, 1>{}, std::integral_constant<int, 8>{}); break;
-      }
+      with_count<8>(N, [&](auto Vc) { block(r, std::integral_constant<int, 1>{}, Vc); });
     }
     return true;
   } else {
@@ -1030,14 +1025,10 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
         const std::int32_t* sq = a.sum + n0 * nbk + b0;
         float* y = Y + n0 * ldy + m0;
         const bool acc = kc0 > 0;
-        switch (nn) {
-          case 1: avx512::q8_micro_n<1, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-          case 2: avx512::q8_micro_n<2, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-          case 3: avx512::q8_micro_n<3, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-          case 4: avx512::q8_micro_n<4, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-          case 5: avx512::q8_micro_n<5, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-          default: avx512::q8_micro_n<6, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y, ldy, mm, acc); break;
-        }
+        with_count<NR>(nn, [&](auto Nc) {
+          avx512::q8_micro_n<decltype(Nc)::value, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y,
+                                                                      ldy, mm, acc);
+        });
       }
     }
   }

@@ -726,6 +726,11 @@ struct ggml_q8_direct<ggml::q4_k> {  // 8 sub-blocks of 32 per 256-column super-
   static constexpr bool ok = true, split = false, table = false, affine = true;
   static constexpr int offset = 0;
 };
+template <>
+struct ggml_q8_direct<ggml::q6_k> {  // codes q + 32 in [0, 63]; a scale per 16 columns
+  static constexpr bool ok = true, split = false, table = false, affine = false;
+  static constexpr int offset = 32;
+};
 
 /// One vector's activation codes in the kernel's order, chunk by chunk (64 bytes; a missing
 /// second block is zero): qx; the lanes' offset corrections -O * sum of 4 codes: cl (O != 0);
@@ -764,14 +769,22 @@ inline void sums32(const float* x, std::size_t nb32, float* xs) noexcept {
   for (std::size_t b = 0; b < nb32; ++b) xs[b] = hsum(_mm512_add_ps(_mm512_loadu_ps(x + 32 * b), _mm512_loadu_ps(x + 32 * b + 16)));
 }
 
-/// One row's scales, one per 32 columns: d (Q4_K: d sc_j) and, for affine types, the offsets
+/// One row's scales, one per 32 columns (Q6_K: per 16): d (Q4_K: d sc_j) and, for affine types, the offsets
 /// mn (Q4_1: +m; Q4_K: -dmin m_j), so that y = sum of the lanes + sum_b mn_b xs_b. The fp16
 /// fields are read by scalar loads (a gather's latency cost as much as the chunk loop).
 template <class T>
 inline void ggml_q8_row_prep(const std::uint8_t* row, std::size_t nb32, float* d, float* mn) noexcept {
   using D = ggml_q8_direct<T>;
   constexpr std::size_t BB = T::block_bytes;
-  if constexpr (std::is_same_v<T, ggml::q4_k>) {
+  if constexpr (std::is_same_v<T, ggml::q6_k>) {  // d * sc of the 16 groups of 16 columns
+    for (std::size_t b = 0; b < nb32 / 8; ++b) {
+      const std::uint8_t* blk = row + b * BB;
+      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
+      _mm512_storeu_ps(d + 16 * b, _mm512_mul_ps(ggml_half16(blk + 208), sc));
+    }
+    (void)mn;
+    return;
+  } else if constexpr (std::is_same_v<T, ggml::q4_k>) {
     for (std::size_t b = 0; b < nb32 / 8; ++b) {
       const __m512 dm = k4_scales_mins(row + b * BB);
       _mm256_storeu_ps(d + 8 * b, _mm512_castps512_ps256(dm));
@@ -816,8 +829,10 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
                          const std::int32_t* cl, const float* sxl, const float* const* dl, float* out) noexcept {
   using D = ggml_q8_direct<T>;
   constexpr std::size_t BB = T::block_bytes;
-  constexpr bool k4 = std::is_same_v<T, ggml::q4_k>;
+  constexpr bool k4 = std::is_same_v<T, ggml::q4_k>, k6 = std::is_same_v<T, ggml::q6_k>;
   const std::size_t nchunk = (nb32 + 1) / 2;
+  const __m512i pat4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);  // Q6_K: 16-column groups
+  const __m512i m3 = _mm512_set1_epi8(3);
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   const __m512i pat = D::split ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
                                : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
@@ -828,14 +843,22 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
   for (std::size_t c = 0; c < nchunk; ++c) {
     // where the chunk's code bytes are: block A at a, block B at a + bo (bo = 0: no block B)
     std::size_t a, bo;
-    if constexpr (k4) {
+    if constexpr (k6) {  // a: the half's 64 ql bytes; bo: from there to its 32 qh bytes
+      a = c / 4 * BB + 64 * (c % 4 / 2);
+      bo = 128 - 64 * (c % 4 / 2) + 32 * (c % 4 / 2);
+    } else if constexpr (k4) {
       a = c / 4 * BB + 16 + 32 * (c % 4);
       bo = 0;
     } else {
       a = 2 * c * BB + D::qs;
       bo = 2 * c + 1 < nb32 ? BB : 0;
     }
-    if constexpr (k4) {
+    if constexpr (k6) {
+      if (c % 2 == 0) {
+        prefetch_rows<R>(row, ahead, a);
+        prefetch_rows<R>(row, ahead, a + bo);
+      }
+    } else if constexpr (k4) {
       if (c % 2 == 0) prefetch_rows<R>(row, ahead, a);
     } else {
       // every line of the chunk once (a chunk spans 36 to 68 bytes)
@@ -846,7 +869,17 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
       const std::uint8_t* p = row[i] + a;
       __m512i u;
-      if constexpr (std::is_same_v<T, ggml::q8_0>) {
+      if constexpr (k6) {
+        // columns 0-63 of the half: low nibbles of ql, qh bits 0-1 (columns 0-31) and 2-3
+        // (32-63); columns 64-127: high nibbles, qh bits 4-5 and 6-7
+        const int j = static_cast<int>(c % 2);
+        const __m512i ql = _mm512_loadu_si512(p);
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + bo));
+        const __m512i lo = _mm512_and_si512(j ? _mm512_srli_epi16(ql, 4) : ql, m4);
+        const __m256i h0 = j ? _mm256_srli_epi16(qh, 4) : qh;
+        const __m512i hh = _mm512_inserti64x4(_mm512_castsi256_si512(h0), _mm256_srli_epi16(h0, 2), 1);
+        u = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(hh, m3), 4));
+      } else if constexpr (std::is_same_v<T, ggml::q8_0>) {
         u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + bo)), 1);
         u = _mm512_xor_si512(u, _mm512_set1_epi8(static_cast<char>(0x80)));
@@ -858,8 +891,13 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
         u = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(n), _mm256_srli_epi16(n, 4), 1), m4);
         if constexpr (D::table) u = _mm512_shuffle_epi8(lut, u);
       }
-      const __m512 d2 = _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd(reinterpret_cast<const double*>(dl[i] + 2 * c))));
-      const __m512 dv = _mm512_permutexvar_ps(pat, d2);
+      __m512 dv;
+      if constexpr (k6) {
+        dv = _mm512_permutexvar_ps(pat4, _mm512_castps128_ps512(_mm_loadu_ps(dl[i] + 4 * c)));
+      } else {
+        const __m512 d2 = _mm512_castpd_ps(_mm512_castpd128_pd512(_mm_load_sd(reinterpret_cast<const double*>(dl[i] + 2 * c))));
+        dv = _mm512_permutexvar_ps(pat, d2);
+      }
       MIXQ_UNROLL for (int v = 0; v < V; ++v) {
         const std::size_t o = c * N + static_cast<std::size_t>(v);
         const __m512i c0 = D::offset != 0 ? _mm512_load_si512(cl + 16 * o) : _mm512_setzero_si512();
@@ -869,7 +907,7 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
     }
   }
   MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(acc[i][v]);
-  (void)lut;
+  (void)lut, (void)pat4, (void)m3;
 }
 #endif  // MIXQ_KERNEL_HAS_VNNI512
 }  // namespace avx512
