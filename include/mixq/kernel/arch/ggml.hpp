@@ -686,8 +686,9 @@ inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std:
 // the lane is scaled by d * sx and accumulated per lane. Blocks of 16 code bytes (Q4_0, IQ4_NL,
 // Q4_1) put the chunk's two blocks A, B as [A | B] and [A | B] >> 4, i.e. columns [A 0-15, B
 // 0-15, A 16-31, B 16-31] ("split": the activations are reordered once to match, lanes 0-3 and
-// 8-11 are A's); Q8_0 and Q4_K chunks are in column order (lanes 0-7 A, 8-15 B). Affine types
-// add sum_b m_b xs_b with the fp32 sums xs_b of x over each 32 columns, as the span path does.
+// 8-11 are A's); Q8_0, Q4_K and Q6_K chunks are in column order (lanes 0-7 A, 8-15 B; Q6_K's
+// scales are per 16 columns, lanes 4 g .. 4 g + 3). Affine types add sum_b m_b xs_b with the
+// fp32 sums xs_b of x over each 32 columns, as the span path does.
 template <class T>
 struct ggml_q8_direct {
   static constexpr bool ok = false;
