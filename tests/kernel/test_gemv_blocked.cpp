@@ -136,3 +136,33 @@ TEST_CASE("blocked gemv: NaN and inf codes of fp8 weights propagate as in the re
   run(mixq_test::s_mxfp8_e5m2{}, 0xfcu, 96);
   run(mixq_test::s_mxfp8_e5m2{}, 0x7eu, 96);
 }
+
+namespace {
+/// The unpacker of this TU's best ISA (VBMI multishift, AVX-512 nibble split, ...) against the
+/// scalar bit-stream reader, for any start and length, including starts off a byte boundary.
+template <int B>
+void check_unpack_matches_scalar() {
+  std::mt19937 rng(100 + B);
+  std::vector<std::uint8_t> stream(4096);
+  for (auto& b : stream) b = static_cast<std::uint8_t>(rng());
+  for (const std::size_t c0 : {0, 3, 8, 64, 200, 517})
+    for (const std::size_t n : {1, 7, 8, 63, 64, 65, 130, 1000}) {
+      std::vector<std::uint8_t> got(n + 64, 0xAA), want(n + 64, 0xAA);
+      mixq::kernel_detail::unpack<B>(mixq::kernel_detail::best_tag{}, stream.data(), c0, n, got.data());
+      mixq::kernel_detail::unpack_codes_scalar<B>(stream.data(), c0, n, want.data());
+      INFO("B=" << B << " c0=" << c0 << " n=" << n);
+      CHECK(got == want);  // also: nothing written past n
+    }
+}
+}  // namespace
+
+TEST_CASE("unpack of 1..8-bit codes matches the scalar bit-stream reader", "[kernel][unpack]") {
+  check_unpack_matches_scalar<1>();
+  check_unpack_matches_scalar<2>();
+  check_unpack_matches_scalar<3>();
+  check_unpack_matches_scalar<4>();
+  check_unpack_matches_scalar<5>();
+  check_unpack_matches_scalar<6>();
+  check_unpack_matches_scalar<7>();
+  check_unpack_matches_scalar<8>();
+}
