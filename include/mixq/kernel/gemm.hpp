@@ -52,11 +52,12 @@ inline constexpr std::size_t gemm_small_n = 32;
 /// rows all map to one L1 set and evict each other and the weight panel (measured on Zen 5: a
 /// 12 x 32 kernel over four panels at 153 GFLOP/s with rows 16 KiB apart, 196 with rows 16 KiB
 /// + 64 B apart). The copy costs N kc floats per slice, against N kc M FMAs.
-inline const float* gemm_copy_x(const float* X, std::size_t N, std::size_t ldx, std::size_t c0, std::size_t kc,
+template <class Tag>
+inline const float* gemm_copy_x(Tag t, const float* X, std::size_t N, std::size_t ldx, std::size_t c0, std::size_t kc,
                                 std::size_t slot, std::size_t& ldp) {
   ldp = kc + 16;
   float* xp = scratch_as<float>(slot, N * ldp);
-  for (std::size_t n = 0; n < N; ++n) std::memcpy(xp + n * ldp, X + n * ldx + c0, kc * sizeof(float));
+  for (std::size_t n = 0; n < N; ++n) copy_bytes(t, xp + n * ldp, X + n * ldx + c0, kc * sizeof(float));
   return xp;
 }
 
@@ -77,8 +78,13 @@ inline void gemm_rows(Tag t, const quantized_matrix_view<S>& m, const float* X, 
   std::uint8_t* idx = scratch_as<std::uint8_t>(0, gemm_kc);
   float* rows = scratch_as<float>(1, MR * gemm_kc);
   float* panels = scratch_as<float>(2, gemm_mc * gemm_kc);
+  constexpr std::size_t B = S::code_bits;
   auto pack = [&](std::size_t m0, std::size_t mm, std::size_t kc0, std::size_t kc, float* panel) {
-    for (std::size_t i = 0; i < mm; ++i) dequant_segment(t, m, m0 + i, kc0, kc0 + kc, idx, rows + i * gemm_kc);
+    for (std::size_t i = 0; i < mm; ++i) {
+      // The same columns of the next panel's rows: this walk is page-strided (see prefetch_bytes).
+      if (m0 + i + MR < r1) prefetch_bytes(m.codes(m0 + i + MR) + kc0 * B / 8, (kc * B + 7) / 8);
+      dequant_segment(t, m, m0 + i, kc0, kc0 + kc, idx, rows + i * gemm_kc);
+    }
     gemm_pack(t, rows, gemm_kc, mm, kc, panel);
   };
   if (N <= gemm_small_n) {
@@ -86,7 +92,7 @@ inline void gemm_rows(Tag t, const quantized_matrix_view<S>& m, const float* X, 
     // row is read as one sequential stream.
     std::uint8_t* codes = scratch_as<std::uint8_t>(3, MR * K);
     std::size_t ldp;
-    const float* xp = gemm_copy_x(X, N, ldx, 0, K, 4, ldp);
+    const float* xp = gemm_copy_x(t, X, N, ldx, 0, K, 4, ldp);
     for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
       const std::size_t mm = min_sz(MR, r1 - m0);
       for (std::size_t i = 0; i < mm; ++i) unpack<S::code_bits>(t, m.codes(m0 + i), 0, K, codes + i * K);
@@ -106,7 +112,7 @@ inline void gemm_rows(Tag t, const quantized_matrix_view<S>& m, const float* X, 
   for (std::size_t kc0 = 0; kc0 < K; kc0 += gemm_kc) {
     const std::size_t kc = min_sz(gemm_kc, K - kc0);
     std::size_t ldp;
-    const float* xp = gemm_copy_x(X, N, ldx, kc0, kc, 4, ldp);
+    const float* xp = gemm_copy_x(t, X, N, ldx, kc0, kc, 4, ldp);
     for (std::size_t mc0 = r0; mc0 < r1; mc0 += gemm_mc) {
       const std::size_t mc = min_sz(gemm_mc, r1 - mc0);
       const std::size_t np = (mc + MR - 1) / MR;

@@ -633,12 +633,15 @@ inline void ggml_gemm_rows(Tag t, const ggml_matrix_view<T>& m, const float* X, 
   for (std::size_t kc0 = 0; kc0 < K; kc0 += KC) {
     const std::size_t kc = min_sz(KC, K - kc0);
     std::size_t ldp;
-    const float* xp = gemm_copy_x(X, N, ldx, kc0, kc, 4, ldp);
+    const float* xp = gemm_copy_x(t, X, N, ldx, kc0, kc, 4, ldp);
     for (std::size_t mc0 = r0; mc0 < r1; mc0 += gemm_mc) {
       const std::size_t mc = min_sz(gemm_mc, r1 - mc0), np = (mc + MR - 1) / MR;
       for (std::size_t p = 0; p < np; ++p) {
         const std::size_t mm = min_sz(MR, mc - p * MR);
         for (std::size_t i = 0; i < mm; ++i) {
+          // The same blocks of the next panel's rows: this walk is page-strided (prefetch_bytes).
+          if (const std::size_t rn = mc0 + p * MR + i + MR; rn < r1)
+            prefetch_bytes(m.row(rn) + kc0 / T::block_elems * T::block_bytes, kc / T::block_elems * T::block_bytes);
           ggml_decode_span<T>(t, m.row(mc0 + p * MR + i), kc0, kc, q, a, b);
           ggml_dequant16(t, q, a, ggml_decoder<T>::affine ? b : nullptr, kc / 16, rows + i * KC);
         }

@@ -15,6 +15,14 @@
 #define MIXQ_UNROLL
 #endif
 
+// Forced inlining, for helpers whose only effect is a prefetch: GCC deems such a function
+// const and deletes calls to it that it has not inlined (IPA pure-const).
+#if defined(__GNUC__) || defined(__clang__)
+#define MIXQ_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define MIXQ_ALWAYS_INLINE inline
+#endif
+
 MIXQ_BEGIN_NAMESPACE
 namespace kernel_detail {
 

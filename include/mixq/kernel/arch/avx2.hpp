@@ -76,9 +76,20 @@ struct code_decoder {
 
 }  // namespace avx2
 
+inline void copy_bytes(avx2_tag, void* dst, const void* src, std::size_t n) noexcept {
+  auto* d = static_cast<std::uint8_t*>(dst);
+  const auto* s = static_cast<const std::uint8_t*>(src);
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
+  for (; i < n; ++i) d[i] = s[i];
+}
+
 template <int B>
 inline void unpack(avx2_tag, const std::uint8_t* stream, std::size_t c0, std::size_t n, std::uint8_t* out) noexcept {
-  if constexpr (B == 4) {
+  if constexpr (B == 8) {
+    copy_bytes(avx2_tag{}, out, stream + c0, n);
+  } else if constexpr (B == 4) {
     if (c0 % 2 != 0) return unpack_codes_scalar<4>(stream, c0, n, out);
     const std::uint8_t* p = stream + c0 / 2;
     const __m128i m4 = _mm_set1_epi8(0x0f);

@@ -48,7 +48,7 @@ inline float hsum(__m512 v) noexcept { return _mm512_reduce_add_ps(v); }
 /// flight to use its DRAM bandwidth. A prefetch never faults, so addresses past the matrix are
 /// harmless; they are formed as integers.
 template <int R>
-inline void prefetch_rows(const std::uint8_t* const* row, std::size_t ahead, std::size_t off) noexcept {
+MIXQ_ALWAYS_INLINE void prefetch_rows(const std::uint8_t* const* row, std::size_t ahead, std::size_t off) noexcept {
   MIXQ_UNROLL for (int i = 0; i < R; ++i)
     _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row[i]) + ahead + off), _MM_HINT_T0);
 }
@@ -93,6 +93,14 @@ struct code_decoder {
 
 }  // namespace avx512
 
+inline void copy_bytes(avx512_tag, void* dst, const void* src, std::size_t n) noexcept {
+  auto* d = static_cast<std::uint8_t*>(dst);
+  const auto* s = static_cast<const std::uint8_t*>(src);
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(d + i, _mm512_loadu_si512(s + i));
+  if (i < n) _mm512_mask_storeu_epi8(d + i, avx512::tail64(n - i), _mm512_maskz_loadu_epi8(avx512::tail64(n - i), s + i));
+}
+
 // ---- unpack -----------------------------------------------------------------------------
 template <int B>
 inline void unpack(avx512_tag, const std::uint8_t* stream, std::size_t c0, std::size_t n, std::uint8_t* out) noexcept {
@@ -120,7 +128,7 @@ inline void unpack(avx512_tag, const std::uint8_t* stream, std::size_t c0, std::
       }
     }
   } else if constexpr (B == 8) {
-    std::memcpy(out, stream + c0, n);
+    copy_bytes(avx512_tag{}, out, stream + c0, n);
   } else {
 #if defined(__AVX512VBMI__)
     // 64 codes (8 B bytes) at a time from a byte-aligned start: qword j of a vpermb gathers the
