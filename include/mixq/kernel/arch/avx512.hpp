@@ -660,6 +660,20 @@ inline void map_u8(avx512_tag, std::uint8_t* idx, std::size_t n) noexcept {
       const __mmask64 k = avx512::tail64(n - i);
       _mm512_mask_storeu_epi8(idx + i, k, _mm512_shuffle_epi8(lut, _mm512_maskz_loadu_epi8(k, idx + i)));
     }
+#if defined(__AVX512VBMI__)
+  } else if constexpr (Q::size <= 128) {  // 5-7-bit codes (fp6 e2m3 ...): one or two 64-byte tables
+    alignas(64) static constexpr auto t = [] {
+      std::array<std::uint8_t, 128> a{};
+      for (std::size_t q = 0; q < Q::size; ++q) a[q] = Q::u8[q];
+      return a;
+    }();
+    const __m512i lo = _mm512_load_si512(t.data()), hi = _mm512_load_si512(t.data() + 64);
+    for (std::size_t i = 0; i < n; i += 64) {
+      const __mmask64 k = avx512::tail64(n - i);
+      const __m512i v = _mm512_maskz_loadu_epi8(k, idx + i);
+      _mm512_mask_storeu_epi8(idx + i, k, Q::size <= 64 ? _mm512_permutexvar_epi8(v, lo) : _mm512_permutex2var_epi8(lo, v, hi));
+    }
+#endif
   } else {
     map_u8<S>(generic_tag{}, idx, n);
   }
@@ -753,15 +767,17 @@ inline __m512 lanes_of_2(const float* sb) noexcept {  // 2 blocks, 8 lanes each
 
 /// R rows x V activation rows. qa: activation codes (4-bit: columns of each 128-chunk as
 /// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * nb.
+/// ub: null (codes read in place: 4-bit, or 8-bit integers), else the R rows' weight bytes
+/// (unpack + map_u8), K apart.
 template <Scheme S, int R, int V>
 inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std::int8_t* qa, std::size_t ldq,
                      std::size_t K, std::size_t B, std::size_t nb, const float* sbs, const std::int32_t* cis,
-                     float* out) noexcept {
+                     const std::uint8_t* ub, float* out) noexcept {
   using Q = q8_codes<S>;
   const std::uint8_t* row[R];
   __m512 acc[R][V];
   MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-    row[i] = m.codes(r + static_cast<std::size_t>(i));
+    row[i] = ub ? ub + static_cast<std::size_t>(i) * K : m.codes(r + static_cast<std::size_t>(i));
     MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
   }
   auto sbp = [&](int i, int v) { return sbs + static_cast<std::size_t>(i * V + v) * nb; };
@@ -801,11 +817,14 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     }
   } else {
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
+    // In-place int8 codes: signed -> the offset-128 weight bytes by one xor.
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(!ub && Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
     if (B == 128) {
       for (std::size_t j = 0; j < K / 128; ++j) {
-        prefetch_rows<R>(row, ahead, 128 * j);
-        prefetch_rows<R>(row, ahead, 128 * j + 64);
+        if (!ub) {
+          prefetch_rows<R>(row, ahead, 128 * j);
+          prefetch_rows<R>(row, ahead, 128 * j + 64);
+        }
         __m512i q0[V], q1[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
           q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
@@ -823,7 +842,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     } else {  // B == 32: two blocks per 64-byte chunk
       for (std::size_t j = 0; j < K / 64; ++j) {
-        prefetch_rows<R>(row, ahead, 64 * j);
+        if (!ub) prefetch_rows<R>(row, ahead, 64 * j);
         __m512i q0[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 64 * j);
         MIXQ_UNROLL for (int i = 0; i < R; ++i) {
@@ -858,7 +877,11 @@ template <Scheme S>
 inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
                           std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
   if (N > 8) return gemm_q8_panels<S>(t, m, X, N, ldx, Y, ldy, r0, r1);
-  if constexpr (S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer)) {
+  // 4-bit codes and 8-bit integers are read in place; other codes (2, 3, 5, 6, 7 bits, 8-bit
+  // codebooks) are unpacked and mapped to weight bytes a row block at a time (VBMI: two
+  // instructions per 64 codes), then take the 8-bit kernel.
+  constexpr bool in_place = S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer);
+  if constexpr (q8_codes<S>::supported) {
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
     const std::size_t B = q8_block(m.layout);
     if ((B != 32 && B != 128 && !(B == 16 && S::code_bits == 4)) || K % 128 != 0) return false;
@@ -874,10 +897,15 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
     float* sz = scratch_as<float>(4, 8 * nu);
     float* sbs = scratch_as<float>(7, 8 * nb);
     std::int32_t* cis = scratch_as<std::int32_t>(2, 8 * nb);
+    std::uint8_t* ub = in_place ? nullptr : scratch_as<std::uint8_t>(3, 4 * K);
     float out[8], corr[8];
     auto block = [&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
       for (int i = 0; i < R; ++i) {
+        if (!in_place) {
+          unpack<S::code_bits>(t, m.codes(r + static_cast<std::size_t>(i)), 0, K, ub + static_cast<std::size_t>(i) * K);
+          map_u8<S>(t, ub + static_cast<std::size_t>(i) * K, K);
+        }
         avx512::row_scales_fast(m, r + static_cast<std::size_t>(i), sz, sz + nu);
         for (int v = 0; v < V; ++v)
           corr[i * V + v] = avx512::q8_row_prep<S>(sz, sz + nu, ul, B, nb, a.scale + static_cast<std::size_t>(v) * nb,
@@ -885,7 +913,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
                                                    sbs + static_cast<std::size_t>(i * V + v) * nb,
                                                    cis + static_cast<std::size_t>(i * V + v) * nb);
       }
-      avx512::q8_block<S, R, V>(m, r, qa, ldq, K, B, nb, sbs, cis, out);
+      avx512::q8_block<S, R, V>(m, r, qa, ldq, K, B, nb, sbs, cis, ub, out);
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v)
           Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v] - corr[i * V + v];
