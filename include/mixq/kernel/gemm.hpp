@@ -43,7 +43,10 @@ inline void gemm_micro(generic_tag, const float* panel, std::size_t kc, const fl
     for (std::size_t i = 0; i < mm; ++i) Y[n * ldy + i] = (accumulate ? Y[n * ldy + i] : 0.0f) + acc[n][i];
 }
 
-inline constexpr std::size_t gemm_kc = 256;
+// kc x mc: the packed panels (256 KiB) stay in L2. Each kc-slice re-reads and re-writes the
+// output block, so a longer slice means fewer passes over Y: 512 against 256 columns measured
+// +6% at N = 512 (4096 x 4096, 2 threads) and no change at N = 64.
+inline constexpr std::size_t gemm_kc = 512;
 inline constexpr std::size_t gemm_mc = 128;
 inline constexpr std::size_t gemm_small_n = 32;
 
