@@ -31,6 +31,8 @@ using s_iq4_g32 = scheme<iq4_nl, group<32>, fp16, sym::signed_extreme>;
 using s_mxfp4 = mxfp4;
 using s_mxfp6_e3m2 = mxfp6_e3m2;
 using s_mxfp6_e2m3 = mxfp6_e2m3;
+// 7-bit minifloat (values x 16 are integers up to 124): a 128-entry int8-path table, not a sign flip
+using s_fp7_e2m4_g64 = scheme<minifloat<2, 4, flavor::finite>, group<64>, e8m0fnu>;
 using s_mxfp8_e4m3 = mxfp8_e4m3;
 using s_mxfp8_e5m2 = mxfp8_e5m2;
 using s_mxint8 = mxint8;
@@ -57,7 +59,7 @@ using s_uint5_g64_fmin_bf16 = scheme<uint_format<5>, group<64>, bf16, asym::floa
   X(s_int4_g128_asym) X(s_int4_g32_asym) X(s_int4_channel_gptq) X(s_int4_g16_extreme) X(s_uint4_g64_hqq)          \
   X(s_int4_g256_fp8) X(s_uint5_g48_bf16) X(s_int5_channel) X(s_int6_g64_asym) X(s_int6_g32_sym) X(s_int7_tensor)  \
   X(s_int8_channel) X(s_uint8_g128_asym) X(s_int8_g40_hqq) X(s_nf4_g64) X(s_iq4_g32) X(s_mxfp4) X(s_mxfp6_e3m2)   \
-  X(s_mxfp6_e2m3) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8) X(s_nvfp4) X(s_int4_g32_e5m2) \
+  X(s_mxfp6_e2m3) X(s_fp7_e2m4_g64) X(s_mxfp8_e4m3) X(s_mxfp8_e5m2) X(s_mxint8) X(s_fp8_channel) X(s_fp4_g16_fp8) X(s_nvfp4) X(s_int4_g32_e5m2) \
   X(s_kq2) X(s_kq3) X(s_kq4) X(s_kq5) X(s_kq6) X(s_kq3_asym_g32_bf16) X(s_kq4_sym_fp8_sub) \
   X(s_uint4_g32_fmin) X(s_uint5_g64_fmin_bf16)
 
