@@ -61,6 +61,7 @@ inline T* scratch_as(std::size_t slot, std::size_t count) {
 }
 
 inline constexpr std::size_t min_sz(std::size_t a, std::size_t b) noexcept { return a < b ? a : b; }
+inline constexpr std::size_t max_sz(std::size_t a, std::size_t b) noexcept { return a < b ? b : a; }
 
 /// f(std::integral_constant<int, k>{}) with k = n clamped to [1, Max]: a run-time count of rows
 /// or vectors turned into the template parameter of a register-blocked kernel.
@@ -74,7 +75,6 @@ inline decltype(auto) with_count(std::size_t n, F&& f) {
     return f(std::integral_constant<int, 1>{});
   }
 }
-inline constexpr std::size_t max_sz(std::size_t a, std::size_t b) noexcept { return a < b ? b : a; }
 
 }  // namespace kernel_detail
 MIXQ_END_NAMESPACE

@@ -862,10 +862,10 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
     } else if constexpr (k4) {
       if (c % 2 == 0) prefetch_rows<R>(row, ahead, a);
     } else {
-      // every line of the chunk once (a chunk spans 36 to 68 bytes)
+      // every line of the chunk once: a chunk spans 36 to 68 bytes (up to three lines), and the
+      // lines up to the previous chunk's last byte are already asked for
       const std::size_t first = 2 * c * BB, last = first + 2 * BB - 1;
-      if (first % 64 == 0 || first / 64 != (first - 1) / 64) prefetch_rows<R>(row, ahead, first);
-      if (last / 64 != first / 64) prefetch_rows<R>(row, ahead, last);
+      for (std::size_t l = c == 0 ? 0 : (first - 1) / 64 + 1; l <= last / 64; ++l) prefetch_rows<R>(row, ahead, 64 * l);
     }
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
       const std::uint8_t* p = row[i] + a;
