@@ -518,7 +518,7 @@ inline void ggml_gemm_q8_panels(const ggml_matrix_view<T>& m, const float* X, st
   const std::size_t K = m.cols, n16 = K / 16, nb = K / B;
   const q8_rows qa = quantize_rows_q8(t, X, N, ldx, K, 32, 5);
   const float* sx = qa.scale;
-  const std::int32_t* sq = qa.sum;
+  std::int32_t* sq = qa.sum;
   const float* xs = ggml_vector_sums<T>(X, N, ldx, K);  // slot 3
   std::uint8_t* u = scratch_as<std::uint8_t>(0, MR * K);
   float* a = scratch_as<float>(1, MR * n16);
@@ -537,9 +537,10 @@ inline void ggml_gemm_q8_panels(const ggml_matrix_view<T>& m, const float* X, st
     sx = sx16;
     sq = sq16;
   }
+  // Every row's weight bytes are q + 128: a block's integer correction is -128 sum(q), the
+  // sums' starting value in q8_micro_n (UniformZero).
+  avx512::scale_ints(sq, N * nb, -128);
   float* ac = scratch_as<float>(6, KC / B * 64);
-  std::int32_t* cz = scratch_as<std::int32_t>(7, KC / B * 32);
-  for (std::size_t i = 0; i < KC / B * 32; ++i) cz[i] = 128;
   for (std::size_t i = 0; i < KC / B; ++i)
     for (std::size_t k = 32; k < 64; ++k) ac[i * 64 + k] = 0.0f;
   for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
@@ -562,7 +563,7 @@ inline void ggml_gemm_q8_panels(const ggml_matrix_view<T>& m, const float* X, st
         float* y = Y + n0 * ldy + m0;
         const bool acc = kc0 > 0;
         with_count<NR>(N - n0, [&](auto Nc) {
-          avx512::q8_micro_n<decltype(Nc)::value, false>(panel, ac, cz, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc);
+          avx512::q8_micro_n<decltype(Nc)::value, false, true>(panel, ac, nullptr, nblk, B, q, qa.ldq, s, z, nb, y, ldy, mm, acc);
         });
       }
     }

@@ -42,6 +42,19 @@ inline __mmask64 tail64(std::size_t n) noexcept {
 }
 inline float hsum(__m512 v) noexcept { return _mm512_reduce_add_ps(v); }
 
+#if MIXQ_KERNEL_HAS_VNNI512
+/// acc += the u8 x s8 dot products of u and s, in place. GCC 12 copies a register-array
+/// accumulator to a scratch register and back around every _mm512_dpbusd_epi32 (the
+/// instruction's tied operand): two zmm moves per vpdpbusd halved the panel micro-kernel's speed.
+MIXQ_ALWAYS_INLINE void dpbusd_into(__m512i& acc, __m512i u, __m512i s) noexcept {
+#if defined(__GNUC__)
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+#else
+  acc = _mm512_dpbusd_epi32(acc, u, s);
+#endif
+}
+#endif
+
 /// Software prefetch for the row-blocked kernels: the byte at offset `off` of each of R rows,
 /// `ahead` bytes further on (the next row block, at the column being read now). One core reads
 /// R weight streams at once and the hardware prefetchers alone do not keep enough misses in
@@ -934,9 +947,12 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
 // Weights packed per 32 rows as [k/4][32 rows][4 bytes] (one vpdpbusd per 4 columns x 16 rows);
 // each activation row's 4 bytes are broadcast. Per block of B columns the int32 sums become
 // fp32 with the row's scale (a) and zero/offset correction (c): y += sx (a * I - c * sum q).
+// Integer zeros: the block's correction -(offset + z 2^shift) sum(q) is the sums' starting
+// value (exact integers; one broadcast when every row has the same offset, symmetric schemes),
+// so a block ends with a conversion, a multiply and an FMA per accumulator.
 namespace avx512 {
-template <int NN, bool FloatZero>
-inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::int32_t* cz, std::size_t nblk, std::size_t B,
+template <int NN, bool FloatZero, bool UniformZero>
+inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::int32_t* ncz, std::size_t nblk, std::size_t B,
                        const std::int8_t* qa, std::size_t ldq, const float* sx, const std::int32_t* sq, std::size_t ldb,
                        float* Y, std::size_t ldy, std::size_t mm, bool accumulate) noexcept {
   __m512 accf[NN][2];
@@ -944,7 +960,18 @@ inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::in
   const std::size_t k4b = B / 4;
   for (std::size_t b = 0; b < nblk; ++b) {
     __m512i acci[NN][2];
-    MIXQ_UNROLL for (int n = 0; n < NN; ++n) acci[n][0] = acci[n][1] = _mm512_setzero_si512();
+    if constexpr (FloatZero) {
+      MIXQ_UNROLL for (int n = 0; n < NN; ++n) acci[n][0] = acci[n][1] = _mm512_setzero_si512();
+    } else if constexpr (UniformZero) {  // sq: -offset * sum(q) per (vector, block)
+      MIXQ_UNROLL for (int n = 0; n < NN; ++n) acci[n][0] = acci[n][1] = _mm512_set1_epi32(sq[static_cast<std::size_t>(n) * ldb + b]);
+    } else {  // ncz: -(offset + z 2^shift) per row of the block
+      const __m512i z0 = _mm512_load_si512(ncz + b * 32), z1 = _mm512_load_si512(ncz + b * 32 + 16);
+      MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
+        const __m512i sqv = _mm512_set1_epi32(sq[static_cast<std::size_t>(n) * ldb + b]);
+        acci[n][0] = _mm512_mullo_epi32(z0, sqv);
+        acci[n][1] = _mm512_mullo_epi32(z1, sqv);
+      }
+    }
     const std::uint8_t* p = panel + b * k4b * 128;
     for (std::size_t k4 = 0; k4 < k4b; ++k4) {
       const __m512i w0 = _mm512_load_si512(p + k4 * 128), w1 = _mm512_load_si512(p + k4 * 128 + 64);
@@ -952,27 +979,19 @@ inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::in
         std::int32_t xv;
         std::memcpy(&xv, qa + static_cast<std::size_t>(n) * ldq + (b * k4b + k4) * 4, 4);
         const __m512i xb = _mm512_set1_epi32(xv);
-        acci[n][0] = _mm512_dpbusd_epi32(acci[n][0], w0, xb);
-        acci[n][1] = _mm512_dpbusd_epi32(acci[n][1], w1, xb);
+        dpbusd_into(acci[n][0], w0, xb);
+        dpbusd_into(acci[n][1], w1, xb);
       }
     }
     const float* a = ac + b * 64;  // a[32] then c[32] (float zeros only)
     const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
-    const __m512 c0 = _mm512_load_ps(a + 32), c1 = _mm512_load_ps(a + 48);
-    (void)c0, (void)c1;
-    const __m512i z0 = _mm512_load_si512(cz + b * 32), z1 = _mm512_load_si512(cz + b * 32 + 16);
     MIXQ_UNROLL for (int n = 0; n < NN; ++n) {
       const __m512 sxn = _mm512_set1_ps(sx[static_cast<std::size_t>(n) * ldb + b]);
-      const std::int32_t sqi = sq[static_cast<std::size_t>(n) * ldb + b];
-      __m512 t0, t1;
+      __m512 t0 = _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][0]), a0), t1 = _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][1]), a1);
       if constexpr (FloatZero) {
-        const __m512 sqn = _mm512_set1_ps(static_cast<float>(sqi));
-        t0 = _mm512_fnmadd_ps(c0, sqn, _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][0]), a0));
-        t1 = _mm512_fnmadd_ps(c1, sqn, _mm512_mul_ps(_mm512_cvtepi32_ps(acci[n][1]), a1));
-      } else {  // exact integer correction: sum (u - offset - z) q
-        const __m512i sqv = _mm512_set1_epi32(sqi);
-        t0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acci[n][0], _mm512_mullo_epi32(z0, sqv))), a0);
-        t1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acci[n][1], _mm512_mullo_epi32(z1, sqv))), a1);
+        const __m512 sqn = _mm512_set1_ps(static_cast<float>(sq[static_cast<std::size_t>(n) * ldb + b]));
+        t0 = _mm512_fnmadd_ps(_mm512_load_ps(a + 32), sqn, t0);
+        t1 = _mm512_fnmadd_ps(_mm512_load_ps(a + 48), sqn, t1);
       }
       accf[n][0] = _mm512_fmadd_ps(sxn, t0, accf[n][0]);
       accf[n][1] = _mm512_fmadd_ps(sxn, t1, accf[n][1]);
@@ -987,6 +1006,14 @@ inline void q8_micro_n(const std::uint8_t* panel, const float* ac, const std::in
     }
     _mm512_mask_storeu_ps(y, m0, accf[n][0]);
     _mm512_mask_storeu_ps(y + 16, m1, accf[n][1]);
+  }
+}
+
+/// v[i] *= k for n integers (the activation blocks' sums to their integer corrections).
+inline void scale_ints(std::int32_t* v, std::size_t n, std::int32_t k) noexcept {
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail16(n - i);
+    _mm512_mask_storeu_epi32(v + i, m, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, v + i), _mm512_set1_epi32(k)));
   }
 }
 
@@ -1020,6 +1047,10 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
   if (B % 4 != 0 || K % B != 0) return false;
   const std::size_t nbk = K / B;
   const q8_rows a = quantize_rows_q8(t, X, N, ldx, K, B, 5);
+  // Symmetric integer codes: every row's offset is Q::offset, so a block's integer correction
+  // depends on the activation block only (q8_micro_n's UniformZero).
+  constexpr bool uniform = !S::has_float_zero && !S::is_asymmetric;
+  if constexpr (uniform) avx512::scale_ints(a.sum, N * nbk, -Q::offset);
   constexpr std::size_t MR = 32, NR = 6;
   const std::size_t KC = B >= 512 ? B : 512 / B * B;  // whole blocks per chunk
   std::uint8_t* u = scratch_as<std::uint8_t>(0, MR * K);
@@ -1028,7 +1059,7 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
   float* sz = scratch_as<float>(4, 2 * nu);
   float* rowsc = scratch_as<float>(3, 2 * MR * nu);  // a-scale and correction per (row, unit)
   std::int32_t* rowz = scratch_as<std::int32_t>(6, MR * nu);  // integer offset + zero per (row, unit)
-  std::int32_t* cz = scratch_as<std::int32_t>(7, (KC / B) * 32);
+  std::int32_t* ncz = scratch_as<std::int32_t>(7, (KC / B) * 32);  // -(offset + z 2^shift) per block and row
   const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
   for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
     const std::size_t mm = min_sz(MR, r1 - m0);
@@ -1050,7 +1081,7 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
         for (std::size_t i = 0; i < MR; ++i) {
           ac[b * 64 + i] = i < mm ? rowsc[(2 * i) * nu + unit] : 0.0f;
           ac[b * 64 + 32 + i] = i < mm ? rowsc[(2 * i + 1) * nu + unit] : 0.0f;
-          cz[b * 32 + i] = i < mm ? rowz[i * nu + unit] : 0;
+          ncz[b * 32 + i] = i < mm ? -rowz[i * nu + unit] : 0;
         }
       }
       const std::size_t b0 = kc0 / B;
@@ -1062,8 +1093,8 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
         float* y = Y + n0 * ldy + m0;
         const bool acc = kc0 > 0;
         with_count<NR>(nn, [&](auto Nc) {
-          avx512::q8_micro_n<decltype(Nc)::value, S::has_float_zero>(panel, ac, cz, nblk, B, qa + kc0, a.ldq, sx, sq, nbk, y,
-                                                                      ldy, mm, acc);
+          avx512::q8_micro_n<decltype(Nc)::value, S::has_float_zero, uniform>(panel, ac, ncz, nblk, B, qa + kc0, a.ldq, sx, sq,
+                                                                               nbk, y, ldy, mm, acc);
         });
       }
     }
