@@ -538,8 +538,7 @@ inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, s
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
-    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
+  hsums(acc, out);
 }
 
 /// Q4_K / Q5_K super-block scales: d sc_j in lanes 0-7 and dmin m_j in lanes 8-15 (ggml's
@@ -626,8 +625,7 @@ inline void ggml_k45_rows(const std::uint8_t* const* row, std::size_t nblk, std:
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
-    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
+  hsums(acc, out);
 }
 
 /// Q6_K in place: 16-value group g of half h (outputs 128 h + 16 g ..) has the 6-bit codes
@@ -673,8 +671,7 @@ inline void ggml_q6k_rows(const std::uint8_t* const* row, std::size_t nblk, std:
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v)
-    out[i * V + v] = hsum(_mm512_add_ps(acc[i][v][0], acc[i][v][1]));
+  hsums(acc, out);
 }
 
 #if MIXQ_KERNEL_HAS_VNNI512
@@ -907,7 +904,7 @@ inline void ggml_q8_rows(const std::uint8_t* const* row, std::size_t nb32, std::
       }
     }
   }
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) out[i * V + v] = hsum(acc[i][v]);
+  hsums(acc, out);
   (void)lut, (void)pat4, (void)m3;
 }
 #endif  // MIXQ_KERNEL_HAS_VNNI512
