@@ -4,7 +4,8 @@
 // Names: BM_<op>/<scheme>/<M>x<K>/<N>/<threads>t/<hot|cold>, op in gemv, gemv_q8, gemm, gemm_q8,
 // gemv_ref (scalar reference); peers use <scheme> = eigen_f32 / openblas_f32; ggml tensors
 // (rows of ggml blocks, kernel/ggml_rows.hpp) use <scheme> = ggml_<type>, e.g. ggml_q4_k. Plus
-// BM_read_bandwidth/<threads>t (SIMD sum of a 1 GiB float array).
+// BM_read_bandwidth/<threads>t (SIMD sum of a 1 GiB float array) and, on AVX-512 VNNI CPUs,
+// BM_peak/<fp32_fma|int8_vnni>/<threads>t (the arithmetic peak; int8 ops count 2 per product).
 //   hot : one matrix reused (it stays in the caches when it fits)
 //   cold: rotating through >= 1 GiB of copies, so weights stream from DRAM
 // Shapes: 4096x4096, 11008x4096, 4096x11008; for GEMV also the small layers 256x256, 768x256
@@ -286,6 +287,29 @@ void bm_peer(benchmark::State& st, bool eigen, std::size_t M, std::size_t K, std
   st.SetLabel(eigen ? std::string("eigen ") + eigen_simd() : std::string("openblas core ") + openblas_core());
 }
 
+#if MIXQ_BENCH_HAVE_AVX512_VNNI
+}  // namespace
+namespace mixq_bench {  // bench/isa/avx512_vnni.cpp
+float peak_fma_steps(long steps);
+int peak_dpbusd_steps(long steps);
+}  // namespace mixq_bench
+namespace {
+/// BM_peak/<fp32_fma|int8_vnni>/<threads>t: the arithmetic peak, FLOP/s (int8: multiplies and
+/// adds, 2 per product), so GEMM rows can be read as a fraction of it.
+void bm_peak(benchmark::State& st, bool vnni, unsigned threads) {
+  constexpr long steps = 1L << 20;
+  for (auto _ : st) {
+    workers().run(threads, [&](unsigned) {
+      if (vnni) benchmark::DoNotOptimize(mixq_bench::peak_dpbusd_steps(steps));
+      else benchmark::DoNotOptimize(mixq_bench::peak_fma_steps(steps));
+    });
+  }
+  st.counters["FLOP/s"] = benchmark::Counter(static_cast<double>(steps) * 12.0 * (vnni ? 128.0 : 32.0) * threads,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(vnni ? "12 vpdpbusd zmm chains per thread" : "12 vfmadd zmm chains per thread");
+}
+#endif
+
 void bm_read_bandwidth(benchmark::State& st, unsigned threads) {
   const std::size_t n = kGiB / sizeof(float);
   // 64-byte aligned: unaligned 64-byte loads straddle two lines and read slower
@@ -443,6 +467,15 @@ const bool registered = [] {
                                  [=](benchmark::State& st) { bm_read_bandwidth(st, t); })
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
+#if MIXQ_BENCH_HAVE_AVX512_VNNI
+  if (mixq::dispatch::cpu_supports(mixq::dispatch::isa::avx512_vnni))
+    for (const bool vnni : {false, true})
+      for (const unsigned t : {1u, 2u})
+        benchmark::RegisterBenchmark((std::string("BM_peak/") + (vnni ? "int8_vnni/" : "fp32_fma/") + std::to_string(t) + "t").c_str(),
+                                     [=](benchmark::State& st) { bm_peak(st, vnni, t); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+#endif
   register_scheme<int4_g128_sym>("int4_g128_sym", true, true);
   register_scheme<int4_g128_asym>("int4_g128_asym", true, false);
   register_scheme<int8_per_channel>("int8_per_channel", true, true);

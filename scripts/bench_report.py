@@ -66,6 +66,11 @@ def report(ctx, rows, out_dir):
         m = re.match(r"BM_read_bandwidth/(\d+)t$", r["name"])
         if m:
             bw[int(m.group(1))] = r["bps"]
+    peak = {}
+    for r in rows:
+        m = re.match(r"BM_peak/(\w+)/(\d+)t$", r["name"])
+        if m:
+            peak[(m.group(1), int(m.group(2)))] = r["flops"]
     peers = {}
     ours = []
     for r in rows:
@@ -84,6 +89,9 @@ def report(ctx, rows, out_dir):
                  f"load average {ctx.get('load_avg', '?')}, benchmark library build: {ctx.get('library_build_type', '?')}\n")
     for t in sorted(bw):
         lines.append(f"- read bandwidth ({t} thread{'s' if t > 1 else ''}): {bw[t] / 1e9:.2f} GB/s")
+    names = {"fp32_fma": "fp32 FMA peak", "int8_vnni": "int8 VNNI peak (2 ops per product)"}
+    for (kind, t) in sorted(peak):
+        lines.append(f"- {names.get(kind, kind)} ({t} thread{'s' if t > 1 else ''}): {peak[(kind, t)] / 1e9:.0f} GFLOP/s")
     lines.append("")
     lines.append("| benchmark | path | time (us) | weight GB/s | GFLOP/s | of read BW | vs Eigen | vs OpenBLAS |")
     lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
