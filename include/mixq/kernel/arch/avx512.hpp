@@ -49,8 +49,8 @@ inline float hsum(__m512 v) noexcept {
   const __m512 x = _mm512_add_ps(u, _mm512_shuffle_ps(u, u, 0xb1));
   return _mm512_cvtss_f32(_mm512_add_ps(x, _mm512_shuffle_ps(x, x, 0x4e)));
 }
-/// out[i * V + v] = hsum(a[i][v]); four rows of one vector share the shuffles (a fifth of the
-/// instructions), which matters for small, cache-resident GEMVs.
+/// out[i * V + v] = hsum(a[i][v]); four rows of one vector share the shuffles (14 instructions
+/// and one store instead of 36 and four), which matters for small, cache-resident GEMVs.
 template <int R, int V>
 MIXQ_ALWAYS_INLINE void hsums(const __m512 (&a)[R][V], float* out) noexcept {
   if constexpr (R == 4 && V == 1) {
