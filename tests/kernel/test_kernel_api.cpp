@@ -51,6 +51,17 @@ TEST_CASE("parallel_rows splits rows into aligned disjoint ranges and matches on
   for (std::size_t r = 0; r < M; ++r) CHECK(hits[r] == 1);
   CHECK(y1 == y3);  // the result of a row does not depend on the range it was computed in
   CHECK(yq1 == yq3);
+  // ranges starting off a multiple of 4: every row lands in another 4-row block (or the 1-row
+  // tail) than in the whole-matrix call, and must come out bit for bit the same
+  for (const std::size_t r0 : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{201}}) {
+    std::vector<float> y(M, -7.0f), yq(M, -7.0f);
+    gemv(m.view(), x.data(), y.data(), r0, M);
+    gemv_q8(m.view(), x.data(), yq.data(), r0, M);
+    for (std::size_t r = r0; r < M; ++r) {
+      CHECK(y[r] == y1[r]);
+      CHECK(yq[r] == yq1[r]);
+    }
+  }
   CHECK_THROWS_AS(parallel_rows(M, 2, [](std::size_t, std::size_t) { throw error("boom"); }), error);
 }
 
