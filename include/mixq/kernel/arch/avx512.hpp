@@ -330,12 +330,6 @@ inline std::int32_t dot_u8s8(avx512_tag, const std::uint8_t* u, const std::int8_
 // ---- fused exact GEMV ----------------------------------------------------------------
 namespace avx512 {
 
-/// Scales and zeros of R rows for every unit of the row: s[i * nu + u], z[i * nu + u].
-template <Scheme S, int R>
-inline void block_scales(const quantized_matrix_view<S>& m, std::size_t r, std::size_t nu, float* s, float* z) noexcept {
-  MIXQ_UNROLL for (int i = 0; i < R; ++i) row_scales(m, r + static_cast<std::size_t>(i), s + i * nu, z + i * nu);
-}
-
 /// x of 32-column blocks reordered to [even columns, odd columns]: the order in which the low
 /// and high nibbles of 16 code bytes come out, so 4-bit codes need no interleaving.
 inline void deinterleave32(const float* x, std::size_t n32, float* xp) noexcept {
@@ -367,10 +361,10 @@ inline bool gemv4_supported(std::size_t K, std::size_t ul) noexcept {
 /// low nibbles are the even columns, the high nibbles the odd ones (xp: deinterleave32 order).
 /// Units of >= 32 columns: one vpermps per 16 weights from a table of the unit's 16 weights.
 /// 16-column units (two per 16 lanes): the lanes' code values scaled per lane (8 + 8).
-/// xp: V vectors with stride ldxp; s, z: per row i, unit u at [i * nu + u].
+/// xp: V vectors with stride ldxp; s, z: per row i, unit u at [i * lds + u].
 template <Scheme S, int R, int V, bool Wide = false>
 inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const float* xp, std::size_t ldxp,
-                        std::size_t K, std::size_t ul, std::size_t nu, const float* s, const float* z,
+                        std::size_t K, std::size_t ul, std::size_t lds, const float* s, const float* z,
                         float* out) noexcept {
   const __m512 base = _mm512_load_ps(lut_regs<S>::padded.data());
   // weights from code values: s * (v - z), or s * v - m; never fused (the reference's roundings)
@@ -412,7 +406,7 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ulen) {
       __m512 w[R];
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-        const std::size_t k = static_cast<std::size_t>(i) * nu + u;
+        const std::size_t k = static_cast<std::size_t>(i) * lds + u;
         w[i] = weights(base, _mm512_set1_ps(s[k]), _mm512_set1_ps(z[k]));
       }
       for (std::size_t c = c0; c < c0 + ulen; c += 128) {
@@ -438,7 +432,7 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     for (std::size_t u = 0, c0 = 0; c0 < K; ++u, c0 += ulen) {
       __m512 w[R];
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-        const std::size_t k = static_cast<std::size_t>(i) * nu + u;
+        const std::size_t k = static_cast<std::size_t>(i) * lds + u;
         w[i] = weights(base, _mm512_set1_ps(s[k]), _mm512_set1_ps(z[k]));
       }
       if constexpr (G >= 32 && G % 32 == 0) {
@@ -456,7 +450,7 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     for (std::size_t c = 0; c < K; c += 32) {
       if (c % 128 == 0) prefetch_rows<R>(row, ahead, c / 2);
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-        const std::size_t k = static_cast<std::size_t>(i) * nu + c / 16;
+        const std::size_t k = static_cast<std::size_t>(i) * lds + c / 16;
         const __m512 sv = _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, s + k));
         const __m512 zv = S::is_asymmetric ? _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, z + k)) : sv;
         const __m512i t = lanes(i, c);
@@ -472,7 +466,7 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
 /// order; x: V vectors with stride ldx.
 template <Scheme S, int R, int V>
 inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const float* x, std::size_t ldx, std::size_t K,
-                        std::size_t ul, std::size_t nu, const float* s, const float* z, float* out) noexcept {
+                        std::size_t ul, std::size_t lds, const float* s, const float* z, float* out) noexcept {
   constexpr bool split = R * V <= 4;
   const std::uint8_t* row[R];
   __m512 tot[R][V];
@@ -490,7 +484,7 @@ inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const 
     const std::size_t c1 = c0 + ul;
     __m512 zv[R], a0[R][V], a1[R][V];
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-      zv[i] = _mm512_set1_ps(z[i * nu + u]);
+      zv[i] = _mm512_set1_ps(z[i * lds + u]);
       MIXQ_UNROLL for (int v = 0; v < V; ++v) a0[i][v] = a1[i][v] = _mm512_setzero_ps();
     }
     std::size_t c = c0;
@@ -515,7 +509,7 @@ inline void gemv8_block(const quantized_matrix_view<S>& m, std::size_t r, const 
       }
     }
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-      const __m512 sv = _mm512_set1_ps(s[i * nu + u]);
+      const __m512 sv = _mm512_set1_ps(s[i * lds + u]);
       MIXQ_UNROLL for (int v = 0; v < V; ++v)
         tot[i][v] = _mm512_fmadd_ps(sv, split ? _mm512_add_ps(a0[i][v], a1[i][v]) : a0[i][v], tot[i][v]);
     }
@@ -540,9 +534,9 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
                        std::size_t ldy, std::size_t r0, std::size_t r1) {
   using L = code_lut<S>;
   const std::size_t K = m.cols(), ul = unit_len(m.layout);
-  const std::size_t nu = S::is_per_tensor ? 1 : K / ul;
+  const std::size_t nu = S::is_per_tensor ? 1 : K / ul, room = block_scales_room(4, nu);
   constexpr bool whole_row = S::is_per_tensor || S::is_per_channel;
-  float* sz = scratch_as<float>(4, 8 * nu);
+  float* sz = scratch_as<float>(4, 2 * room);
   float out[8];
   // R rows x V vectors per block: 4 x 1 for one vector, else 1 x N (N <= 8).
   auto each_row_block = [&](auto kernel) {
@@ -563,12 +557,12 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
     }
     each_row_block([&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
-      for (int i = 0; i < R; ++i) row_scales_fast(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
+      block_scales_fast(m, r, R, sz, sz + room);
       if constexpr (V == 1) {
-        if (wide) gemv4_block<S, R, V, true>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
-        else gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+        if (wide) gemv4_block<S, R, V, true>(m, r, xp, K, K, ul, nu, sz, sz + room, out);
+        else gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + room, out);
       } else {
-        gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + R * nu, out);
+        gemv4_block<S, R, V>(m, r, xp, K, K, ul, nu, sz, sz + room, out);
       }
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
@@ -577,14 +571,14 @@ inline bool fused_rows(const quantized_matrix_view<S>& m, const float* X, std::s
   } else if constexpr (L::bits == 8 && L::integer && !S::has_min) {
     each_row_block([&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
-      for (int i = 0; i < R; ++i) row_scales_fast(m, r + static_cast<std::size_t>(i), sz + i * nu, sz + (R + i) * nu);
-      gemv8_block<S, R, V>(m, r, X, ldx, K, ul, nu, sz, sz + R * nu, out);
+      block_scales_fast(m, r, R, sz, sz + room);
+      gemv8_block<S, R, V>(m, r, X, ldx, K, ul, nu, sz, sz + room, out);
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v) Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v];
     });
     return true;
   } else {
-    (void)sz, (void)out, (void)nu, (void)each_row_block;
+    (void)sz, (void)out, (void)room, (void)each_row_block;
     return blocked_rows<S>(m, X, N, ldx, Y, ldy, r0, r1);
   }
 }
@@ -732,7 +726,8 @@ namespace avx512 {
 /// Per-row block scales sb[b] = s_u(b) * sx_b * 2^-shift and the zero/offset correction of
 /// every block, (offset + z_u(b) 2^shift) * sum_b(q): as exact integers ci[b] when the zero is
 /// an integer (then the block's dot product is corrected before it is rounded to fp32, so an
-/// all-zero unit gives exactly 0), else (float zeros) summed in fp32 and returned.
+/// all-zero unit gives exactly 0), else (float zeros) summed in fp32 and returned. s, z: nu
+/// floats (ul * nu >= B * nb); sb, ci: padded16(nb) entries (full-vector stores).
 template <Scheme S>
 inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::size_t B, std::size_t nb,
                          const float* sx, const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
@@ -740,9 +735,8 @@ inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::si
   const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
   const std::size_t per = ul / B;  // blocks per unit (ul is a multiple of B, or the whole row)
   float corr = 0.0f;
-  // 16 blocks at a time when 16 blocks span whole powers of two of units and a row has more
-  // than 4 blocks. q8_block reads sb and ci with scalar loads, which do not forward from a masked
-  // store: with 2 blocks a row that stall was half of a 256 x 256 GEMV (scalar: 10-13% faster).
+  // 16 blocks at a time when 16 blocks span whole powers of two of units. Full stores: q8_block
+  // reads sb and ci with scalar loads, which do not forward from a masked store.
   if constexpr (!S::has_float_zero) {
     if (nb > 4 && per != 0 && (per % 16 == 0 || 16 % per == 0)) {
       const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -752,15 +746,15 @@ inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::si
       for (std::size_t b = 0; b < nb; b += 16) {
         const __mmask16 k = tail16(nb - b), ku = tail16(nu - b / per);
         const __m512 sv = _mm512_permutexvar_ps(which, _mm512_maskz_loadu_ps(ku, s + b / per));
-        _mm512_mask_storeu_ps(sb + b, k, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
+        _mm512_storeu_ps(sb + b, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
         const __m512 zv = _mm512_permutexvar_ps(which, _mm512_maskz_loadu_ps(ku, z + b / per));
         if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
-          _mm512_mask_storeu_epi32(ci + b, k, _mm512_setzero_si512());
+          _mm512_storeu_si512(ci + b, _mm512_setzero_si512());
           corrv = _mm512_fmadd_ps(zv, _mm512_maskz_mul_ps(k, _mm512_maskz_loadu_ps(k, sx + b),
                                                           _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv);
         } else {
           const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
-          _mm512_mask_storeu_epi32(ci + b, k, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
+          _mm512_storeu_si512(ci + b, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
         }
       }
       return hsum(corrv);
@@ -815,12 +809,12 @@ inline __m512 lanes_of_2(const float* sb) noexcept {  // 2 blocks, 8 lanes each
 }
 
 /// R rows x V activation rows. qa: activation codes (4-bit: columns of each 128-chunk as
-/// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * nb.
+/// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * ldb.
 /// ub: null (codes read in place: 4-bit, or 8-bit integers), else the R rows' weight bytes
 /// (unpack + map_u8), K apart.
 template <Scheme S, int R, int V>
 inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std::int8_t* qa, std::size_t ldq,
-                     std::size_t K, std::size_t B, std::size_t nb, const float* sbs, const std::int32_t* cis,
+                     std::size_t K, std::size_t B, std::size_t ldb, const float* sbs, const std::int32_t* cis,
                      const std::uint8_t* ub, float* out) noexcept {
   using Q = q8_codes<S>;
   const std::uint8_t* row[R];
@@ -829,8 +823,8 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
     row[i] = ub ? ub + static_cast<std::size_t>(i) * K : m.codes(r + static_cast<std::size_t>(i));
     MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
   }
-  auto sbp = [&](int i, int v) { return sbs + static_cast<std::size_t>(i * V + v) * nb; };
-  auto cip = [&](int i, int v) { return cis + static_cast<std::size_t>(i * V + v) * nb; };
+  auto sbp = [&](int i, int v) { return sbs + static_cast<std::size_t>(i * V + v) * ldb; };
+  auto cip = [&](int i, int v) { return cis + static_cast<std::size_t>(i * V + v) * ldb; };
   const __m512i lane4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   const __m512i lane8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   const __m512i lane2 = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
@@ -934,7 +928,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
     const std::size_t B = q8_block(m.layout);
     if ((B != 32 && B != 128 && !(B == 16 && S::code_bits == 4)) || K % 128 != 0) return false;
-    const std::size_t nb = K / B;
+    const std::size_t nb = K / B, room = avx512::block_scales_room(4, nu), nbs = avx512::padded16(nb);
     const q8_rows a = quantize_rows_q8(t, X, N, ldx, K, B, 5);
     const std::int8_t* qa = a.q;
     if constexpr (S::code_bits == 4) {
@@ -943,26 +937,27 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
       qa = qp;
     }
     const std::size_t ldq = S::code_bits == 4 ? K : a.ldq;
-    float* sz = scratch_as<float>(4, 8 * nu);
-    float* sbs = scratch_as<float>(7, 8 * nb);
-    std::int32_t* cis = scratch_as<std::int32_t>(2, 8 * nb);
+    float* sz = scratch_as<float>(4, 2 * room);
+    float* sbs = scratch_as<float>(7, 8 * nbs);
+    std::int32_t* cis = scratch_as<std::int32_t>(2, 8 * nbs);
     std::uint8_t* ub = in_place ? nullptr : scratch_as<std::uint8_t>(3, 4 * K);
     float out[8], corr[8];
     auto block = [&](std::size_t r, auto Rc, auto Vc) {
       constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
+      avx512::block_scales_fast(m, r, R, sz, sz + room);
       for (int i = 0; i < R; ++i) {
         if (!in_place) {
           unpack<S::code_bits>(t, m.codes(r + static_cast<std::size_t>(i)), 0, K, ub + static_cast<std::size_t>(i) * K);
           map_u8<S>(t, ub + static_cast<std::size_t>(i) * K, K);
         }
-        avx512::row_scales_fast(m, r + static_cast<std::size_t>(i), sz, sz + nu);
+        const float* si = sz + static_cast<std::size_t>(i) * nu;
         for (int v = 0; v < V; ++v)
-          corr[i * V + v] = avx512::q8_row_prep<S>(sz, sz + nu, ul, B, nb, a.scale + static_cast<std::size_t>(v) * nb,
+          corr[i * V + v] = avx512::q8_row_prep<S>(si, si + room, ul, B, nb, a.scale + static_cast<std::size_t>(v) * nb,
                                                    a.sum + static_cast<std::size_t>(v) * nb,
-                                                   sbs + static_cast<std::size_t>(i * V + v) * nb,
-                                                   cis + static_cast<std::size_t>(i * V + v) * nb);
+                                                   sbs + static_cast<std::size_t>(i * V + v) * nbs,
+                                                   cis + static_cast<std::size_t>(i * V + v) * nbs);
       }
-      avx512::q8_block<S, R, V>(m, r, qa, ldq, K, B, nb, sbs, cis, ub, out);
+      avx512::q8_block<S, R, V>(m, r, qa, ldq, K, B, nbs, sbs, cis, ub, out);
       for (int i = 0; i < R; ++i)
         for (int v = 0; v < V; ++v)
           Y[static_cast<std::size_t>(v) * ldy + r + static_cast<std::size_t>(i)] = out[i * V + v] - corr[i * V + v];
