@@ -139,6 +139,44 @@ struct code_decoder {
 
 }  // namespace avx512
 
+namespace avx512 {
+/// Bytes [0, min(n, 64)) of v to p: a plain store for a whole vector. Scratch written here is
+/// read back soon, and a load is not forwarded from a masked store (a stall per load).
+MIXQ_ALWAYS_INLINE void store_bytes(std::uint8_t* p, __m512i v, std::size_t n) noexcept {
+  if (n >= 64) _mm512_storeu_si512(p, v);
+  else _mm512_mask_storeu_epi8(p, tail64(n), v);
+}
+/// Bytes [0, min(n, 64)) from p, zeros above.
+MIXQ_ALWAYS_INLINE __m512i load_bytes(const std::uint8_t* p, std::size_t n) noexcept {
+  return n >= 64 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(tail64(n), p);
+}
+#if defined(__AVX512VBMI__)
+/// 64 B-bit codes (8 B bytes, a byte-aligned start) as bytes: qword j of a vpermb gathers the
+/// 8 bytes from byte j B on, and vpmultishiftqb takes byte k from bit k B of that qword (the
+/// stream is LSB first: code k of a group of 8 sits at bits k B .. k B + B - 1).
+template <int B>
+struct unpack64 {
+  alignas(64) static constexpr auto tables = [] {
+    std::array<std::uint8_t, 128> t{};
+    for (std::size_t j = 0; j < 8; ++j)
+      for (std::size_t k = 0; k < 8; ++k) {
+        t[8 * j + k] = static_cast<std::uint8_t>(j * B + k);  // source byte (< 7 B + 8 <= 64)
+        t[64 + 8 * j + k] = static_cast<std::uint8_t>(k * B);  // bit offset in the qword
+      }
+    return t;
+  }();
+  const __m512i gather = _mm512_load_si512(tables.data()), shifts = _mm512_load_si512(tables.data() + 64);
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << B) - 1u));
+  /// Codes [0, min(n, 64)) from p (reads only their bytes); zeros above.
+  __m512i operator()(const std::uint8_t* p, std::size_t n) const noexcept {
+    const std::size_t nbytes = (min_sz(n, 64) * B + 7) / 8;
+    const __m512i v = _mm512_permutexvar_epi8(gather, _mm512_maskz_loadu_epi8(tail64(nbytes), p));
+    return _mm512_and_si512(_mm512_multishift_epi64_epi8(shifts, v), mask);
+  }
+};
+#endif
+}  // namespace avx512
+
 inline void copy_bytes(avx512_tag, void* dst, const void* src, std::size_t n) noexcept {
   auto* d = static_cast<std::uint8_t*>(dst);
   const auto* s = static_cast<const std::uint8_t*>(src);
@@ -177,27 +215,10 @@ inline void unpack(avx512_tag, const std::uint8_t* stream, std::size_t c0, std::
     copy_bytes(avx512_tag{}, out, stream + c0, n);
   } else {
 #if defined(__AVX512VBMI__)
-    // 64 codes (8 B bytes) at a time from a byte-aligned start: qword j of a vpermb gathers the
-    // 8 bytes from byte j B on, and vpmultishiftqb takes byte k from bit k B of that qword (the
-    // stream is LSB first: code k of a group of 8 sits at bits k B .. k B + B - 1).
     if (c0 % 8 == 0) {
-      alignas(64) static constexpr auto tables = [] {
-        std::array<std::uint8_t, 128> t{};
-        for (std::size_t j = 0; j < 8; ++j)
-          for (std::size_t k = 0; k < 8; ++k) {
-            t[8 * j + k] = static_cast<std::uint8_t>(j * B + k);  // source byte (< 7 B + 8 <= 64)
-            t[64 + 8 * j + k] = static_cast<std::uint8_t>(k * B);  // bit offset in the qword
-          }
-        return t;
-      }();
-      const __m512i gather = _mm512_load_si512(tables.data()), shifts = _mm512_load_si512(tables.data() + 64);
-      const __m512i mask = _mm512_set1_epi8(static_cast<char>((1u << B) - 1u));
+      const avx512::unpack64<B> u;
       const std::uint8_t* p = stream + c0 / 8 * B;
-      for (std::size_t i = 0; i < n; i += 64) {
-        const std::size_t left = n - i, nbytes = (min_sz(left, 64) * B + 7) / 8;
-        const __m512i v = _mm512_permutexvar_epi8(gather, _mm512_maskz_loadu_epi8(avx512::tail64(nbytes), p + i / 8 * B));
-        _mm512_mask_storeu_epi8(out + i, avx512::tail64(left), _mm512_and_si512(_mm512_multishift_epi64_epi8(shifts, v), mask));
-      }
+      for (std::size_t i = 0; i < n; i += 64) avx512::store_bytes(out + i, u(p + i / 8 * B, n - i), n - i);
       return;
     }
 #endif
@@ -681,42 +702,71 @@ inline void gemm_micro(avx512_tag, const float* panel, std::size_t kc, const flo
 }
 
 // ---- int8 activations: weight bytes -------------------------------------------------------
+namespace avx512 {
+/// Codes (one per byte) to the weight bytes of q8_codes<S>, 64 at a time; `vector` is false
+/// when only the portable loop can do it (codebooks of more than 128 codes without VBMI).
+template <Scheme S>
+struct u8_mapper {
+  using Q = q8_codes<S>;
+  static constexpr bool identity = S::is_asymmetric;
+  static constexpr bool flip = !identity && code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip;
+#if defined(__AVX512VBMI__)
+  static constexpr bool vector = identity || flip || Q::size <= 128;
+#else
+  static constexpr bool vector = identity || flip || Q::size <= 16;
+#endif
+  static constexpr auto table = [] {
+    std::array<std::uint8_t, 128> a{};
+    if constexpr (!identity && !flip && Q::size <= 128)
+      for (std::size_t q = 0; q < Q::size; ++q) a[q] = Q::u8[q];
+    return a;
+  }();
+  alignas(64) static constexpr std::array<std::uint8_t, 128> t = table;
+  const __m512i lo = Q::size <= 16 ? _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t.data())))
+                                   : _mm512_load_si512(t.data());
+  const __m512i hi = _mm512_load_si512(t.data() + 64);
+  __m512i operator()(__m512i v) const noexcept {
+    if constexpr (identity) return v;
+    else if constexpr (flip) return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(Q::offset)));
+    else if constexpr (Q::size <= 16) return _mm512_shuffle_epi8(lo, v);
+#if defined(__AVX512VBMI__)
+    else if constexpr (Q::size <= 64) return _mm512_permutexvar_epi8(v, lo);
+    else return _mm512_permutex2var_epi8(lo, v, hi);
+#else
+    else return v;
+#endif
+  }
+};
+}  // namespace avx512
+
 template <Scheme S>
 inline void map_u8(avx512_tag, std::uint8_t* idx, std::size_t n) noexcept {
-  using Q = q8_codes<S>;
-  if constexpr (S::is_asymmetric) {
+  using M = avx512::u8_mapper<S>;
+  if constexpr (M::identity) {
     (void)idx, (void)n;
-  } else if constexpr (code_lut<S>::integer && Q::offset == code_lut<S>::sign_flip) {
-    const __m512i f = _mm512_set1_epi8(static_cast<char>(Q::offset));
-    for (std::size_t i = 0; i < n; i += 64) {
-      const __mmask64 k = avx512::tail64(n - i);
-      _mm512_mask_storeu_epi8(idx + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, idx + i), f));
-    }
-  } else if constexpr (Q::size <= 16) {
-    alignas(16) std::uint8_t t[16] = {};
-    for (std::size_t q = 0; q < Q::size; ++q) t[q] = Q::u8[q];
-    const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
-    for (std::size_t i = 0; i < n; i += 64) {
-      const __mmask64 k = avx512::tail64(n - i);
-      _mm512_mask_storeu_epi8(idx + i, k, _mm512_shuffle_epi8(lut, _mm512_maskz_loadu_epi8(k, idx + i)));
-    }
-#if defined(__AVX512VBMI__)
-  } else if constexpr (Q::size <= 128) {  // 5-7-bit codes (fp6 e2m3 ...): one or two 64-byte tables
-    alignas(64) static constexpr auto t = [] {
-      std::array<std::uint8_t, 128> a{};
-      for (std::size_t q = 0; q < Q::size; ++q) a[q] = Q::u8[q];
-      return a;
-    }();
-    const __m512i lo = _mm512_load_si512(t.data()), hi = _mm512_load_si512(t.data() + 64);
-    for (std::size_t i = 0; i < n; i += 64) {
-      const __mmask64 k = avx512::tail64(n - i);
-      const __m512i v = _mm512_maskz_loadu_epi8(k, idx + i);
-      _mm512_mask_storeu_epi8(idx + i, k, Q::size <= 64 ? _mm512_permutexvar_epi8(v, lo) : _mm512_permutex2var_epi8(lo, v, hi));
-    }
-#endif
+  } else if constexpr (M::vector) {
+    const M map;
+    for (std::size_t i = 0; i < n; i += 64) avx512::store_bytes(idx + i, map(avx512::load_bytes(idx + i, n - i)), n - i);
   } else {
     map_u8<S>(generic_tag{}, idx, n);
   }
+}
+
+/// Weight bytes of n codes of a row from column 0 (unpack, then map_u8), in one pass when both
+/// steps have vector forms.
+template <Scheme S>
+inline void unpack_u8(avx512_tag t, const std::uint8_t* stream, std::size_t n, std::uint8_t* out) noexcept {
+  constexpr int B = S::code_bits;
+#if defined(__AVX512VBMI__)
+  if constexpr (B != 4 && B != 8 && avx512::u8_mapper<S>::vector) {
+    const avx512::unpack64<B> u;
+    const avx512::u8_mapper<S> map;
+    for (std::size_t i = 0; i < n; i += 64) avx512::store_bytes(out + i, map(u(stream + i / 8 * B, n - i)), n - i);
+    return;
+  }
+#endif
+  unpack<B>(t, stream, 0, n, out);
+  map_u8<S>(t, out, n);
 }
 
 // ---- fused int8-activation GEMV / small-N GEMM (VNNI) -------------------------------------
@@ -947,8 +997,7 @@ inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const
       avx512::block_scales_fast(m, r, R, sz, sz + room);
       for (int i = 0; i < R; ++i) {
         if (!in_place) {
-          unpack<S::code_bits>(t, m.codes(r + static_cast<std::size_t>(i)), 0, K, ub + static_cast<std::size_t>(i) * K);
-          map_u8<S>(t, ub + static_cast<std::size_t>(i) * K, K);
+          unpack_u8<S>(t, m.codes(r + static_cast<std::size_t>(i)), K, ub + static_cast<std::size_t>(i) * K);
         }
         const float* si = sz + static_cast<std::size_t>(i) * nu;
         for (int v = 0; v < V; ++v)
@@ -1095,8 +1144,7 @@ inline bool gemm_q8_panels(avx512_tag t, const quantized_matrix_view<S>& m, cons
   for (std::size_t m0 = r0; m0 < r1; m0 += MR) {
     const std::size_t mm = min_sz(MR, r1 - m0);
     for (std::size_t i = 0; i < mm; ++i) {
-      unpack<S::code_bits>(t, m.codes(m0 + i), 0, K, u + i * K);
-      map_u8<S>(t, u + i * K, K);
+      unpack_u8<S>(t, m.codes(m0 + i), K, u + i * K);
       row_scales(m, m0 + i, sz, sz + nu);
       for (std::size_t v = 0; v < nu; ++v) {
         rowsc[(2 * i) * nu + v] = sz[v] * inv;
