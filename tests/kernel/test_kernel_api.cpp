@@ -103,3 +103,53 @@ TEST_CASE("AVX-512 scale decoders equal decode_scale for every code", "[kernel][
   check_byte_scale_decoder<e8m0fnu>();
 }
 #endif
+
+#if MIXQ_KERNEL_HAS_VNNI512
+// q8_row_prep's vector paths (16 blocks at a time, units of 1..33 blocks, a 16-block window
+// across two units) against the per-block formula of its contract, written out here.
+template <class S>
+void check_q8_row_prep() {
+  using Q = kernel_detail::q8_codes<S>;
+  constexpr std::size_t B = 128;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> ud(0.5f, 2.0f);
+  std::uniform_int_distribution<int> zd(0, (1 << S::code_bits) - 1), qd(-20000, 20000);
+  const float inv = 1.0f / static_cast<float>(1 << Q::shift);
+  for (const std::size_t per : {1, 2, 4, 16, 17, 21, 32, 33})
+    for (const std::size_t nb : {5, 16, 17, 21, 34, 50, 70}) {
+      const std::size_t nu = (nb + per - 1) / per;
+      std::vector<float> s(nu), z(nu), sx(nb);
+      std::vector<std::int32_t> sq(nb);
+      for (auto& v : s) v = ud(rng);
+      for (auto& v : z) v = S::has_min ? ud(rng) : static_cast<float>(S::is_asymmetric ? zd(rng) : 0);
+      for (auto& v : sx) v = ud(rng);
+      for (auto& v : sq) v = qd(rng);
+      std::vector<float> sb(kernel_detail::avx512::padded16(nb));
+      std::vector<std::int32_t> ci(sb.size());
+      const float corr = kernel_detail::avx512::q8_row_prep<S>(s.data(), z.data(), per * B, B, nb, sx.data(), sq.data(),
+                                                               sb.data(), ci.data());
+      double want_corr = 0, corr_mag = 0;
+      std::size_t bad = 0;
+      for (std::size_t b = 0; b < nb; ++b) {
+        const std::size_t u = b / per;
+        const float want_sb = s[u] * sx[b] * inv;
+        bad += std::memcmp(&want_sb, &sb[b], sizeof want_sb) != 0;
+        if constexpr (S::has_min) {
+          bad += ci[b] != 0;
+          want_corr += static_cast<double>(z[u]) * sx[b] * sq[b];
+          corr_mag += std::fabs(static_cast<double>(z[u]) * sx[b] * sq[b]);
+        } else {
+          bad += ci[b] != (Q::offset + static_cast<std::int32_t>(z[u]) * (1 << Q::shift)) * sq[b];
+        }
+      }
+      INFO(scheme_name<S>() << " blocks per unit " << per << ", " << nb << " blocks");
+      CHECK(bad == 0);
+      CHECK(std::fabs(corr - want_corr) <= 2 * static_cast<double>(nb) * 6e-8 * corr_mag);
+    }
+}
+TEST_CASE("int8-path row preparation: block scales and corrections for any unit length", "[kernel][avx512]") {
+  check_q8_row_prep<mixq_test::s_int8_channel>();
+  check_q8_row_prep<mixq_test::s_uint8_g128_asym>();
+  check_q8_row_prep<mixq_test::s_uint4_g32_fmin>();
+}
+#endif

@@ -33,7 +33,8 @@ constexpr double tiny_abs = 1.4012984643248171e-45;  // 2^-149
 template <class S>
 std::vector<std::size_t> test_cols() {
   // 128: whole 32- and 128-column blocks (the 4-bit fused and int8 VNNI kernels); the others ragged
-  if constexpr (S::is_per_tensor || S::is_per_channel) return {1, 7, 33, 128, 257, 1030};
+  // 2688: 21 int8-path blocks, so a vector of 16 blocks is not a whole unit
+  if constexpr (S::is_per_tensor || S::is_per_channel) return {1, 7, 33, 128, 257, 1030, 2688};
   else if constexpr (S::has_super_blocks) {
     constexpr std::size_t SB = S::tensor_scale::size;  // rows are whole super-blocks
     return {SB, 3 * SB, 9 * SB};
