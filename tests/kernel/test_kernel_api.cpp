@@ -3,6 +3,7 @@
 
 #include <mixq/mixq.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -118,10 +119,12 @@ void check_q8_row_prep() {
   for (const std::size_t per : {1, 2, 4, 16, 17, 21, 32, 33})
     for (const std::size_t nb : {5, 16, 17, 21, 34, 50, 70}) {
       const std::size_t nu = (nb + per - 1) / per;
-      std::vector<float> s(nu), z(nu), sx(nb);
+      // s and z are read 16 floats past their nu entries (the kernels' scratch rows have room):
+      // NaN there must not reach any result
+      std::vector<float> s(nu + 16, std::nanf("")), z(nu + 16, std::nanf("")), sx(nb);
       std::vector<std::int32_t> sq(nb);
-      for (auto& v : s) v = ud(rng);
-      for (auto& v : z) v = S::has_min ? ud(rng) : static_cast<float>(S::is_asymmetric ? zd(rng) : 0);
+      for (std::size_t u = 0; u < nu; ++u) s[u] = ud(rng);
+      for (std::size_t u = 0; u < nu; ++u) z[u] = S::has_min ? ud(rng) : static_cast<float>(S::is_asymmetric ? zd(rng) : 0);
       for (auto& v : sx) v = ud(rng);
       for (auto& v : sq) v = qd(rng);
       std::vector<float> sb(kernel_detail::avx512::padded16(nb));

@@ -472,8 +472,12 @@ inline void gemv4_block(const quantized_matrix_view<S>& m, std::size_t r, const 
       if (c % 128 == 0) prefetch_rows<R>(row, ahead, c / 2);
       MIXQ_UNROLL for (int i = 0; i < R; ++i) {
         const std::size_t k = static_cast<std::size_t>(i) * lds + c / 16;
-        const __m512 sv = _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, s + k));
-        const __m512 zv = S::is_asymmetric ? _mm512_permutexvar_ps(half, _mm512_maskz_loadu_ps(3, z + k)) : sv;
+        // two floats by a plain 8-byte load: a masked load waits for the scale stores to retire
+        auto pair = [&](const float* p) {
+          return _mm512_permutexvar_ps(half, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+        };
+        const __m512 sv = pair(s + k);
+        const __m512 zv = S::is_asymmetric ? pair(z + k) : sv;
         const __m512i t = lanes(i, c);
         fma2(i, c, weights(_mm512_permutexvar_ps(t, base), sv, zv),
              weights(_mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), base), sv, zv));
@@ -715,13 +719,12 @@ struct u8_mapper {
 #else
   static constexpr bool vector = identity || flip || Q::size <= 16;
 #endif
-  static constexpr auto table = [] {
+  alignas(64) static constexpr std::array<std::uint8_t, 128> t = [] {
     std::array<std::uint8_t, 128> a{};
     if constexpr (!identity && !flip && Q::size <= 128)
       for (std::size_t q = 0; q < Q::size; ++q) a[q] = Q::u8[q];
     return a;
   }();
-  alignas(64) static constexpr std::array<std::uint8_t, 128> t = table;
   const __m512i lo = Q::size <= 16 ? _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(t.data())))
                                    : _mm512_load_si512(t.data());
   const __m512i hi = _mm512_load_si512(t.data() + 64);
@@ -777,7 +780,9 @@ namespace avx512 {
 /// every block, (offset + z_u(b) 2^shift) * sum_b(q): as exact integers ci[b] when the zero is
 /// an integer (then the block's dot product is corrected before it is rounded to fp32, so an
 /// all-zero unit gives exactly 0), else (float zeros) summed in fp32 and returned. s, z: nu
-/// floats (ul * nu >= B * nb); sb, ci: padded16(nb) entries (full-vector stores).
+/// floats (ul * nu >= B * nb), readable to nu + 15 (block_scales_room: whole-vector loads, as a
+/// masked load waits for the stores that wrote them to retire); sb, ci: padded16(nb) entries
+/// (full-vector stores).
 template <Scheme S>
 inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::size_t B, std::size_t nb,
                          const float* sx, const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
@@ -793,13 +798,12 @@ inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::si
     if (nb > 4 && per != 0 && (per >= 16 || 16 % per == 0)) {
       const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
       const __m512i which = per >= 16 ? _mm512_setzero_si512() : _mm512_srli_epi32(lane, std::countr_zero(per));
-      const std::size_t nu = (nb + per - 1) / per;
       __m512 corrv = _mm512_setzero_ps();
       for (std::size_t b = 0; b < nb; b += 16) {
-        const __mmask16 k = tail16(nb - b), ku = tail16(nu - b / per);
+        const __mmask16 k = tail16(nb - b);  // lanes past nb may hold other rows' scales
         // v_u(b) per lane; per >= 16: the 16 blocks lie in units u and, from lane `split` on, u + 1
         auto unit_lanes = [&](const float* v) {
-          if (per < 16) return _mm512_permutexvar_ps(which, _mm512_maskz_loadu_ps(ku, v + b / per));
+          if (per < 16) return _mm512_permutexvar_ps(which, _mm512_loadu_ps(v + b / per));  // 16 readable
           const std::size_t u = b / per, split = (u + 1) * per - b;
           const __mmask16 next = split < 16 ? static_cast<__mmask16>(k & (0xffffu << split)) : __mmask16{0};
           const __m512 cur = _mm512_set1_ps(v[u]);
@@ -810,8 +814,8 @@ inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::si
         const __m512 zv = unit_lanes(z);
         if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
           _mm512_storeu_si512(ci + b, _mm512_setzero_si512());
-          corrv = _mm512_fmadd_ps(zv, _mm512_maskz_mul_ps(k, _mm512_maskz_loadu_ps(k, sx + b),
-                                                          _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv);
+          corrv = _mm512_mask3_fmadd_ps(zv, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, sx + b),
+                                                          _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv, k);
         } else {
           const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
           _mm512_storeu_si512(ci + b, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
