@@ -776,6 +776,15 @@ inline void unpack_u8(avx512_tag t, const std::uint8_t* stream, std::size_t n, s
 #if MIXQ_KERNEL_HAS_VNNI512
 namespace avx512 {
 
+/// Codes of 2, 3, 5, 6 or 7 bits that q8_block unpacks and maps to weight bytes in registers.
+template <Scheme S>
+inline constexpr bool q8_unpacks_in_registers =
+#if defined(__AVX512VBMI__)
+    S::code_bits < 8 && S::code_bits != 4 && u8_mapper<S>::vector;
+#else
+    false;
+#endif
+
 /// Per-row block scales sb[b] = s_u(b) * sx_b * 2^-shift and the zero/offset correction of
 /// every block, (offset + z_u(b) 2^shift) * sum_b(q): as exact integers ci[b] when the zero is
 /// an integer (then the block's dot product is corrected before it is rounded to fp32, so an
@@ -783,49 +792,57 @@ namespace avx512 {
 /// floats (ul * nu >= B * nb), readable to nu + 15 (block_scales_room: whole-vector loads, as a
 /// masked load waits for the stores that wrote them to retire); sb, ci: padded16(nb) entries
 /// (full-vector stores).
+///
+/// 16 blocks at a time (q8_row_prep16) when a row has more than 4 blocks and a unit spans at
+/// least 16 blocks (per-channel rows: all of them) or 16 blocks span a power of two of units; the
+/// scalar loop with a division per block was a third of a cold 4096 x 11008 int8 per-channel
+/// GEMV. Short rows take the scalar loop inline: as a call it was a third of a 256 x 256 int8-path
+/// GEMV (prologue and epilogue for two blocks).
 template <Scheme S>
-inline float q8_row_prep(const float* s, const float* z, std::size_t ul, std::size_t B, std::size_t nb,
-                         const float* sx, const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
+inline float q8_row_prep16(const float* s, const float* z, std::size_t per, std::size_t nb, const float* sx,
+                           const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
+  using Q = q8_codes<S>;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i which = per >= 16 ? _mm512_setzero_si512() : _mm512_srli_epi32(lane, std::countr_zero(per));
+  __m512 corrv = _mm512_setzero_ps();
+  for (std::size_t b = 0; b < nb; b += 16) {
+    const __mmask16 k = tail16(nb - b);  // lanes past nb may hold other rows' scales
+    // v_u(b) per lane; per >= 16: the 16 blocks lie in units u and, from lane `split` on, u + 1
+    auto unit_lanes = [&](const float* v) {
+      if (per < 16) return _mm512_permutexvar_ps(which, _mm512_loadu_ps(v + b / per));  // 16 readable
+      const std::size_t u = b / per, split = (u + 1) * per - b;
+      const __mmask16 next = split < 16 ? static_cast<__mmask16>(k & (0xffffu << split)) : __mmask16{0};
+      const __m512 cur = _mm512_set1_ps(v[u]);
+      return next ? _mm512_mask_blend_ps(next, cur, _mm512_set1_ps(v[u + 1])) : cur;
+    };
+    const __m512 sv = unit_lanes(s);
+    const float inv = 1.0f / static_cast<float>(1 << Q::shift);
+    _mm512_storeu_ps(sb + b, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
+    const __m512 zv = unit_lanes(z);
+    if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
+      _mm512_storeu_si512(ci + b, _mm512_setzero_si512());
+      corrv = _mm512_mask3_fmadd_ps(zv, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, sx + b),
+                                                      _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv, k);
+    } else {
+      const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
+      _mm512_storeu_si512(ci + b, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
+    }
+  }
+  return hsum(corrv);
+}
+
+template <Scheme S>
+MIXQ_ALWAYS_INLINE float q8_row_prep(const float* s, const float* z, std::size_t ul, std::size_t B, std::size_t nb,
+                                     const float* sx, const std::int32_t* sq, float* sb, std::int32_t* ci) noexcept {
   using Q = q8_codes<S>;
   const float inv = 1.0f / static_cast<float>(1 << Q::shift), p2 = static_cast<float>(1 << Q::shift);
   const std::size_t per = ul / B;  // blocks per unit (ul is a multiple of B, or the whole row)
-  float corr = 0.0f;
-  // 16 blocks at a time when a unit spans at least 16 blocks (per-channel rows: all of them) or
-  // 16 blocks span a power of two of units; the scalar loop (a division per block) was a third
-  // of a cold 4096 x 11008 int8 per-channel GEMV. Full stores: q8_block reads sb and ci with
-  // scalar loads, which do not forward from a masked store.
   if constexpr (!S::has_float_zero) {
-    if (nb > 4 && per != 0 && (per >= 16 || 16 % per == 0)) {
-      const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-      const __m512i which = per >= 16 ? _mm512_setzero_si512() : _mm512_srli_epi32(lane, std::countr_zero(per));
-      __m512 corrv = _mm512_setzero_ps();
-      for (std::size_t b = 0; b < nb; b += 16) {
-        const __mmask16 k = tail16(nb - b);  // lanes past nb may hold other rows' scales
-        // v_u(b) per lane; per >= 16: the 16 blocks lie in units u and, from lane `split` on, u + 1
-        auto unit_lanes = [&](const float* v) {
-          if (per < 16) return _mm512_permutexvar_ps(which, _mm512_loadu_ps(v + b / per));  // 16 readable
-          const std::size_t u = b / per, split = (u + 1) * per - b;
-          const __mmask16 next = split < 16 ? static_cast<__mmask16>(k & (0xffffu << split)) : __mmask16{0};
-          const __m512 cur = _mm512_set1_ps(v[u]);
-          return next ? _mm512_mask_blend_ps(next, cur, _mm512_set1_ps(v[u + 1])) : cur;
-        };
-        const __m512 sv = unit_lanes(s);
-        _mm512_storeu_ps(sb + b, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
-        const __m512 zv = unit_lanes(z);
-        if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
-          _mm512_storeu_si512(ci + b, _mm512_setzero_si512());
-          corrv = _mm512_mask3_fmadd_ps(zv, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, sx + b),
-                                                          _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv, k);
-        } else {
-          const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
-          _mm512_storeu_si512(ci + b, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
-        }
-      }
-      return hsum(corrv);
-    }
+    if (nb > 4 && per != 0 && (per >= 16 || 16 % per == 0)) return q8_row_prep16<S>(s, z, per, nb, sx, sq, sb, ci);
   }
-  for (std::size_t b = 0; b < nb; ++b) {
-    const std::size_t u = per ? b / per : 0;
+  float corr = 0.0f;
+  for (std::size_t b = 0, u = 0, k = 0; b < nb; ++b) {  // u = b / per (0 when per = 0)
+    if (per != 0 && k++ == per) k = 1, ++u;
     sb[b] = s[u] * sx[b] * inv;
     if constexpr (S::has_float_zero) {
       ci[b] = 0;
@@ -872,9 +889,15 @@ inline __m512 lanes_of_2(const float* sb) noexcept {  // 2 blocks, 8 lanes each
   return _mm512_mask_blend_ps(static_cast<__mmask16>(0xff00), _mm512_set1_ps(sb[0]), _mm512_set1_ps(sb[1]));
 }
 
+/// Codes the int8 path reads from the matrix itself (no unpacked copy of the row): 4-bit codes,
+/// 8-bit integers, and with VBMI every other width below 8 whose code map has a vector form.
+template <Scheme S>
+inline constexpr bool q8_in_place = S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer) ||
+                                    q8_unpacks_in_registers<S>;
+
 /// R rows x V activation rows. qa: activation codes (4-bit: columns of each 128-chunk as
 /// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * ldb.
-/// ub: null (codes read in place: 4-bit, or 8-bit integers), else the R rows' weight bytes
+/// ub: null (q8_in_place<S>: codes read from the matrix), else the R rows' weight bytes
 /// (unpack + map_u8), K apart.
 template <Scheme S, int R, int V>
 inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std::int8_t* qa, std::size_t ldq,
@@ -924,22 +947,39 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     }
   } else {
-    // In-place int8 codes: signed -> the offset-128 weight bytes by one xor.
+    // The 64 weight bytes of row i from column c: unpacked rows (ub), in-place int8 codes
+    // (signed -> the offset-128 weight bytes by one xor), or (VBMI) codes of 2, 3, 5, 6, 7 bits
+    // unpacked and mapped in registers -- a store and reload of every row cost more than the
+    // dot products at small K.
+    constexpr int CB = S::code_bits;
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(!ub && Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
+#if defined(__AVX512VBMI__)
+    const unpack64<CB < 8 ? CB : 7> unp;
+    const u8_mapper<S> map;
+#endif
+    auto bytes = [&](int i, std::size_t c) {
+      if constexpr (CB == 8) return _mm512_xor_si512(_mm512_loadu_si512(row[i] + c), flip);
+#if defined(__AVX512VBMI__)
+      else if constexpr (q8_unpacks_in_registers<S>) return map(unp(row[i] + c / 8 * CB, 64));
+#endif
+      else return _mm512_loadu_si512(row[i] + c);
+    };
+    // code bytes of ncols columns: ncols / 8 CB; a prefetch for every line the chunk's codes start in
+    auto prefetch = [&](std::size_t c, std::size_t ncols) {
+      if (ub) return;
+      for (std::size_t o = 0; o < ncols / 8 * CB; o += 64) prefetch_rows<R>(row, ahead, c / 8 * CB + o);
+    };
     if (B == 128) {
       for (std::size_t j = 0; j < K / 128; ++j) {
-        if (!ub) {
-          prefetch_rows<R>(row, ahead, 128 * j);
-          prefetch_rows<R>(row, ahead, 128 * j + 64);
-        }
+        prefetch(128 * j, 128);
         __m512i q0[V], q1[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
           q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
           q1[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j + 64);
         }
         MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-          const __m512i u0 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 128 * j), flip);
-          const __m512i u1 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 128 * j + 64), flip);
+          const __m512i u0 = bytes(i, 128 * j);
+          const __m512i u1 = bytes(i, 128 * j + 64);
           MIXQ_UNROLL for (int v = 0; v < V; ++v) {
             __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u0, q0[v]), u1, q1[v]);
             d = _mm512_mask_sub_epi32(d, 1, d, _mm512_set1_epi32(cip(i, v)[j]));
@@ -949,11 +989,11 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     } else {  // B == 32: two blocks per 64-byte chunk
       for (std::size_t j = 0; j < K / 64; ++j) {
-        if (!ub) prefetch_rows<R>(row, ahead, 64 * j);
+        prefetch(64 * j, 64);
         __m512i q0[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 64 * j);
         MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-          const __m512i u0 = _mm512_xor_si512(_mm512_loadu_si512(row[i] + 64 * j), flip);
+          const __m512i u0 = bytes(i, 64 * j);
           MIXQ_UNROLL for (int v = 0; v < V; ++v) {
             __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u0, q0[v]);
             std::int64_t c2;
@@ -984,10 +1024,10 @@ template <Scheme S>
 inline bool gemm_q8_fused(avx512_tag t, const quantized_matrix_view<S>& m, const float* X, std::size_t N,
                           std::size_t ldx, float* Y, std::size_t ldy, std::size_t r0, std::size_t r1) {
   if (N > 8) return gemm_q8_panels<S>(t, m, X, N, ldx, Y, ldy, r0, r1);
-  // 4-bit codes and 8-bit integers are read in place; other codes (2, 3, 5, 6, 7 bits, 8-bit
-  // codebooks) are unpacked and mapped to weight bytes a row block at a time (VBMI: two
-  // instructions per 64 codes), then take the 8-bit kernel.
-  constexpr bool in_place = S::code_bits == 4 || (S::code_bits == 8 && code_lut<S>::integer);
+  // Codes are read in place where q8_in_place says so; others (8-bit codebooks, and without
+  // VBMI codes of 2, 3, 5, 6, 7 bits) are unpacked and mapped to weight bytes a row block at a
+  // time, then take the 8-bit kernel.
+  constexpr bool in_place = avx512::q8_in_place<S>;
   if constexpr (q8_codes<S>::supported) {
     const std::size_t K = m.cols(), ul = unit_len(m.layout), nu = K / ul;
     const std::size_t B = q8_block(m.layout);
