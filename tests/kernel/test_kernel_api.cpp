@@ -106,8 +106,9 @@ TEST_CASE("AVX-512 scale decoders equal decode_scale for every code", "[kernel][
 #endif
 
 #if MIXQ_KERNEL_HAS_VNNI512
-// q8_row_prep's vector paths (16 blocks at a time, units of 1..33 blocks, a 16-block window
-// across two units) against the per-block formula of its contract, written out here.
+// q8_row_prep against the per-block formula of its contract, written out here: the vector path
+// (16 blocks at a time, units of 1..33 blocks, a 16-block window across two units) and the
+// scalar loop (rows of at most 4 blocks, units of 3 or 5 blocks, float zeros).
 template <class S>
 void check_q8_row_prep() {
   using Q = kernel_detail::q8_codes<S>;
@@ -116,15 +117,16 @@ void check_q8_row_prep() {
   std::uniform_real_distribution<float> ud(0.5f, 2.0f);
   std::uniform_int_distribution<int> zd(0, (1 << S::code_bits) - 1), qd(-20000, 20000);
   const float inv = 1.0f / static_cast<float>(1 << Q::shift);
-  for (const std::size_t per : {1, 2, 4, 16, 17, 21, 32, 33})
-    for (const std::size_t nb : {5, 16, 17, 21, 34, 50, 70}) {
+  for (const std::size_t per : {1, 2, 3, 4, 5, 16, 17, 21, 32, 33})
+    for (const std::size_t nb : {1, 2, 3, 4, 5, 16, 17, 21, 34, 50, 70}) {
       const std::size_t nu = (nb + per - 1) / per;
       // s and z are read 16 floats past their nu entries (the kernels' scratch rows have room):
       // NaN there must not reach any result
       std::vector<float> s(nu + 16, std::nanf("")), z(nu + 16, std::nanf("")), sx(nb);
       std::vector<std::int32_t> sq(nb);
       for (std::size_t u = 0; u < nu; ++u) s[u] = ud(rng);
-      for (std::size_t u = 0; u < nu; ++u) z[u] = S::has_min ? ud(rng) : static_cast<float>(S::is_asymmetric ? zd(rng) : 0);
+      for (std::size_t u = 0; u < nu; ++u)
+        z[u] = S::has_min || S::has_float_zero ? ud(rng) : static_cast<float>(S::is_asymmetric ? zd(rng) : 0);
       for (auto& v : sx) v = ud(rng);
       for (auto& v : sq) v = qd(rng);
       std::vector<float> sb(kernel_detail::avx512::padded16(nb));
@@ -137,7 +139,12 @@ void check_q8_row_prep() {
         const std::size_t u = b / per;
         const float want_sb = s[u] * sx[b] * inv;
         bad += std::memcmp(&want_sb, &sb[b], sizeof want_sb) != 0;
-        if constexpr (S::has_min) {
+        if constexpr (S::has_float_zero) {  // (offset + z 2^shift) sum(q), in fp32 with the block scale
+          bad += ci[b] != 0;
+          const double t = static_cast<double>(want_sb) * ((Q::offset + static_cast<double>(z[u]) * (1 << Q::shift)) * sq[b]);
+          want_corr += t;
+          corr_mag += std::fabs(t);
+        } else if constexpr (S::has_min) {
           bad += ci[b] != 0;
           want_corr += static_cast<double>(z[u]) * sx[b] * sq[b];
           corr_mag += std::fabs(static_cast<double>(z[u]) * sx[b] * sq[b]);
@@ -147,12 +154,13 @@ void check_q8_row_prep() {
       }
       INFO(scheme_name<S>() << " blocks per unit " << per << ", " << nb << " blocks");
       CHECK(bad == 0);
-      CHECK(std::fabs(corr - want_corr) <= 2 * static_cast<double>(nb) * 6e-8 * corr_mag);
+      CHECK(std::fabs(corr - want_corr) <= 2 * static_cast<double>(nb + 4) * 6e-8 * corr_mag);
     }
 }
 TEST_CASE("int8-path row preparation: block scales and corrections for any unit length", "[kernel][avx512]") {
   check_q8_row_prep<mixq_test::s_int8_channel>();
   check_q8_row_prep<mixq_test::s_uint8_g128_asym>();
   check_q8_row_prep<mixq_test::s_uint4_g32_fmin>();
+  check_q8_row_prep<mixq_test::s_uint4_g64_hqq>();
 }
 #endif
