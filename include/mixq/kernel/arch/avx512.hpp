@@ -897,7 +897,7 @@ inline constexpr bool q8_in_place = S::code_bits == 4 || (S::code_bits == 8 && c
 
 /// R rows x V activation rows. qa: activation codes (4-bit: columns of each 128-chunk as
 /// [even, odd]), stride ldq; sbs: block scales per (row i, vector v): sbs + (i * V + v) * ldb.
-/// ub: null (q8_in_place<S>: codes read from the matrix), else the R rows' weight bytes
+/// ub: unused when q8_in_place<S> (codes read from the matrix), else the R rows' weight bytes
 /// (unpack + map_u8), K apart.
 template <Scheme S, int R, int V>
 inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std::int8_t* qa, std::size_t ldq,
@@ -907,7 +907,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
   const std::uint8_t* row[R];
   __m512 acc[R][V];
   MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-    row[i] = ub ? ub + static_cast<std::size_t>(i) * K : m.codes(r + static_cast<std::size_t>(i));
+    row[i] = q8_in_place<S> ? m.codes(r + static_cast<std::size_t>(i)) : ub + static_cast<std::size_t>(i) * K;
     MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
   }
   auto sbp = [&](int i, int v) { return sbs + static_cast<std::size_t>(i * V + v) * ldb; };
@@ -952,7 +952,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
     // unpacked and mapped in registers -- a store and reload of every row cost more than the
     // dot products at small K.
     constexpr int CB = S::code_bits;
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(!ub && Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(q8_in_place<S> && Q::offset == 128 && !S::is_asymmetric ? 0x80 : 0));
 #if defined(__AVX512VBMI__)
     const unpack64<CB < 8 ? CB : 7> unp;
     const u8_mapper<S> map;
@@ -964,14 +964,16 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
 #endif
       else return _mm512_loadu_si512(row[i] + c);
     };
-    // code bytes of ncols columns: ncols / 8 CB; a prefetch for every line the chunk's codes start in
-    auto prefetch = [&](std::size_t c, std::size_t ncols) {
-      if (ub) return;
-      for (std::size_t o = 0; o < ncols / 8 * CB; o += 64) prefetch_rows<R>(row, ahead, c / 8 * CB + o);
-    };
+    // Prefetches: the chunk's code bytes one row block ahead, one per 64 bytes. Written out, not
+    // in a helper lambda: GCC 12 left such a lambda out of line for R = 4, found it free of side
+    // effects (a prefetch is none) and deleted its calls -- a cold 4096 x 11008 int8 GEMV ran 20%
+    // slower.
     if (B == 128) {
       for (std::size_t j = 0; j < K / 128; ++j) {
-        prefetch(128 * j, 128);
+        if constexpr (q8_in_place<S>) {  // 16 CB code bytes
+          prefetch_rows<R>(row, ahead, 16 * CB * j);
+          if constexpr (16 * CB > 64) prefetch_rows<R>(row, ahead, 16 * CB * j + 64);
+        }
         __m512i q0[V], q1[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) {
           q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 128 * j);
@@ -989,7 +991,7 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       }
     } else {  // B == 32: two blocks per 64-byte chunk
       for (std::size_t j = 0; j < K / 64; ++j) {
-        prefetch(64 * j, 64);
+        if constexpr (q8_in_place<S>) prefetch_rows<R>(row, ahead, 8 * CB * j);  // 8 CB <= 64 code bytes
         __m512i q0[V];
         MIXQ_UNROLL for (int v = 0; v < V; ++v) q0[v] = _mm512_load_si512(qa + static_cast<std::size_t>(v) * ldq + 64 * j);
         MIXQ_UNROLL for (int i = 0; i < R; ++i) {
