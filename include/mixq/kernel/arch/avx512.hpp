@@ -965,9 +965,9 @@ inline void q8_block(const quantized_matrix_view<S>& m, std::size_t r, const std
       else return _mm512_loadu_si512(row[i] + c);
     };
     // Prefetches: the chunk's code bytes one row block ahead, one per 64 bytes. Written out, not
-    // in a helper lambda: GCC 12 left such a lambda out of line for R = 4, found it free of side
-    // effects (a prefetch is none) and deleted its calls -- a cold 4096 x 11008 int8 GEMV ran 20%
-    // slower.
+    // in a helper lambda: with a lambda holding only the prefetches, GCC 12 emitted none of them
+    // in the R = 4 kernel (the R = 1 kernels kept theirs), and a cold 4096 x 11008 int8 GEMV ran
+    // 20% slower.
     if (B == 128) {
       for (std::size_t j = 0; j < K / 128; ++j) {
         if constexpr (q8_in_place<S>) {  // 16 CB code bytes
