@@ -804,6 +804,7 @@ inline float q8_row_prep16(const float* s, const float* z, std::size_t per, std:
   using Q = q8_codes<S>;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i which = per >= 16 ? _mm512_setzero_si512() : _mm512_srli_epi32(lane, std::countr_zero(per));
+  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(1 << Q::shift));
   __m512 corrv = _mm512_setzero_ps();
   for (std::size_t b = 0; b < nb; b += 16) {
     const __mmask16 k = tail16(nb - b);  // lanes past nb may hold other rows' scales
@@ -815,14 +816,12 @@ inline float q8_row_prep16(const float* s, const float* z, std::size_t per, std:
       const __m512 cur = _mm512_set1_ps(v[u]);
       return next ? _mm512_mask_blend_ps(next, cur, _mm512_set1_ps(v[u + 1])) : cur;
     };
-    const __m512 sv = unit_lanes(s);
-    const float inv = 1.0f / static_cast<float>(1 << Q::shift);
-    _mm512_storeu_ps(sb + b, _mm512_mul_ps(_mm512_mul_ps(sv, _mm512_maskz_loadu_ps(k, sx + b)), _mm512_set1_ps(inv)));
+    const __m512 sxv = _mm512_maskz_loadu_ps(k, sx + b);
+    _mm512_storeu_ps(sb + b, _mm512_mul_ps(_mm512_mul_ps(unit_lanes(s), sxv), inv));
     const __m512 zv = unit_lanes(z);
     if constexpr (S::has_min) {  // w = s q - m: the min's share, m_u sx_b sum_b(q), summed in fp32
       _mm512_storeu_si512(ci + b, _mm512_setzero_si512());
-      corrv = _mm512_mask3_fmadd_ps(zv, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, sx + b),
-                                                      _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv, k);
+      corrv = _mm512_mask3_fmadd_ps(zv, _mm512_mul_ps(sxv, _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sq + b))), corrv, k);
     } else {
       const __m512i off = _mm512_add_epi32(_mm512_set1_epi32(Q::offset), _mm512_slli_epi32(_mm512_cvttps_epi32(zv), Q::shift));
       _mm512_storeu_si512(ci + b, _mm512_mullo_epi32(off, _mm512_maskz_loadu_epi32(k, sq + b)));
