@@ -137,6 +137,51 @@ TEST_CASE("blocked gemv: NaN and inf codes of fp8 weights propagate as in the re
   run(mixq_test::s_mxfp8_e5m2{}, 0x7eu, 96);
 }
 
+#if defined(__SSE__) || defined(_M_X64)
+TEST_CASE("exact kernels: subnormal fp8 codes count under denormals-are-zero (MXCSR.DAZ)", "[kernel][gemv]") {
+  // Each row: one large weight (so the scale makes the others fp8 subnormals) whose column x
+  // zeroes, then small weights. The sum is the subnormal codes' alone; a decoder that builds
+  // them as fp32 subnormals loses them all under DAZ. The reference (table of normal floats,
+  // summed in double without DAZ) is the truth; the kernels run with DAZ and FTZ set.
+  auto run = [](auto tag, std::size_t K) {
+    using S = decltype(tag);
+    const std::size_t M = 6, N = 24;
+    std::vector<float> w(M * K), x(N * K, 1.0f), ref(M * K), y(N * M, -7.0f);
+    for (std::size_t r = 0; r < M; ++r)
+      for (std::size_t c = 0; c < K; ++c) w[r * K + c] = c % 32 == 0 ? 448.0f : 0.004f * static_cast<float>(1 + (r + c) % 5);
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < K; c += 32) x[n * K + c] = 0.0f;
+    const auto qm = quantize<S>(w.data(), M, K);
+    dequantize_reference(qm.view(), ref.data(), 0, M);
+    std::size_t subnormal_codes = 0;
+    for (std::size_t c = 1; c < K; ++c) subnormal_codes += (qm.view().code(0, c) & 0x78u) == 0 && (qm.view().code(0, c) & 7u) != 0;
+    REQUIRE(subnormal_codes > K / 2);  // the case this test is about
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u);  // DAZ | FTZ
+    gemv(qm.view(), x.data(), y.data());
+    gemm(qm.view(), x.data(), 3, K, y.data() + M, M);               // fused small-N path
+    gemm(qm.view(), x.data(), N - 4, K, y.data() + 4 * M, M);       // panel path
+    const unsigned after = _mm_getcsr();
+    _mm_setcsr(csr);
+    CHECK(after == (csr | 0x8040u));  // the caller's MXCSR is left as it was
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t r = 0; r < M; ++r) {
+        double s = 0, mag = 0;
+        for (std::size_t c = 0; c < K; ++c) {
+          s += static_cast<double>(ref[r * K + c]) * x[n * K + c];
+          mag += std::fabs(static_cast<double>(ref[r * K + c]) * x[n * K + c]);
+        }
+        INFO(scheme_name<S>() << " K=" << K << " n=" << n << " r=" << r << " got " << y[n * M + r] << " ref " << s);
+        CHECK(std::fabs(static_cast<double>(y[n * M + r]) - s) <= (static_cast<double>(K) + 3) * u32 * mag);
+      }
+  };
+  run(mixq_test::s_fp8_channel{}, 256);
+  run(mixq_test::s_fp8_channel{}, 200);
+  run(mixq_test::s_mxfp8_e4m3{}, 256);
+  run(scheme<fp8_e4m3fn, group<128>, fp16>{}, 384);
+}
+#endif
+
 namespace {
 /// The unpacker of this TU's best ISA (VBMI multishift, AVX-512 nibble split, ...) against the
 /// scalar bit-stream reader, for any start and length, including starts off a byte boundary.
