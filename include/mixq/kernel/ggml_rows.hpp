@@ -405,9 +405,16 @@ template <class T>
 inline void ggml_direct_gemm(const ggml_matrix_view<T>& m, const float* X, std::size_t N, std::size_t ldx, float* Y,
                              std::size_t ldy, std::size_t r0, std::size_t r1) {
   const std::size_t nblk = m.cols / T::block_elems, rb = m.row_bytes();
+  if constexpr (avx512::ggml_lanes4<T>) {  // x in the kernel's column order
+    float* xp = scratch_as<float>(3, N * m.cols);
+    for (std::size_t n = 0; n < N; ++n) avx512::ggml_lanes_permute_x(X + n * ldx, m.cols, xp + n * m.cols);
+    X = xp;
+    ldx = m.cols;
+  }
   auto rows_of = [&](const std::uint8_t* const* rows, auto Rc, auto Vc, float* out) {
     constexpr int R = decltype(Rc)::value, V = decltype(Vc)::value;
-    if constexpr (std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k>)
+    if constexpr (avx512::ggml_lanes4<T>) avx512::ggml_lanes4_rows<T, R, V>(rows, nblk, R * rb, X, ldx, out);
+    else if constexpr (std::is_same_v<T, ggml::q4_k> || std::is_same_v<T, ggml::q5_k>)
       avx512::ggml_k45_rows<T, R, V>(rows, nblk, R * rb, X, ldx, out);
     else if constexpr (std::is_same_v<T, ggml::q6_k>) avx512::ggml_q6k_rows<R, V>(rows, nblk, R * rb, X, ldx, out);
     else avx512::ggml_direct_rows<T, R, V>(rows, nblk, R * rb, X, ldx, out);

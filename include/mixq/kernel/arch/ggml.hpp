@@ -541,6 +541,121 @@ inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, s
   hsums(acc, out);
 }
 
+/// Symmetric 4-bit types with 18-byte blocks (Q4_0, IQ4_NL), four blocks (128 columns) per
+/// step: the 4 x 16 code bytes gathered into one register by a word permute (block j in 128-bit
+/// lane j; the blocks start on even bytes), the four fp16 scales by a second one and one
+/// conversion. Nibble t of 32-bit lane l is column 32 (l / 4) + 4 (l % 4) + t / 2 + 16 (t % 2)
+/// of the step, so 8 shifts give 8 vectors of 16 codes, each one vpermps from the type's
+/// values and one FMA with x in that order (ggml_lanes_permute_x); the lanes are scaled by
+/// their block's d after the 8 FMAs. Per 128 columns: 2 permutes and a conversion instead of 4
+/// scalar scale loads, conversions, broadcasts and table products, and 4 widening loads.
+/// Weights are d v(q) as in ggml; the sum is taken as sum_b d_b sum_c v(q_c) x_c, the order the
+/// exact-path bound covers.
+template <class T>
+inline constexpr bool ggml_lanes4 = std::is_same_v<T, ggml::q4_0> || std::is_same_v<T, ggml::iq4_nl>;
+
+/// x of the whole 128-column steps in ggml_lanes4 order (the columns past them in place): output
+/// t = 2 k + h, lane 4 a + m is x[32 a + 16 h + 4 m + k], i.e. element 4 m + k of input vector
+/// (a, h) -- per h a 4 x 4 transpose of 4-float groups, two rounds of vpermt2ps (gathers were
+/// a microsecond per 4096 columns, as much as a 7-row GEMV).
+inline void ggml_lanes_permute_x(const float* x, std::size_t K, float* xp) noexcept {
+  struct idx {
+    alignas(64) std::array<std::int32_t, 16> lo{}, hi{}, o0{}, o1{};
+  };
+  static constexpr idx ix = [] {
+    idx r;
+    for (int k = 0; k < 2; ++k)
+      for (int a = 0; a < 2; ++a)
+        for (int m = 0; m < 4; ++m) {
+          r.lo[static_cast<std::size_t>(8 * k + 4 * a + m)] = 16 * a + 4 * m + k;      // k = 0, 1
+          r.hi[static_cast<std::size_t>(8 * k + 4 * a + m)] = 16 * a + 4 * m + k + 2;  // k = 2, 3
+        }
+    for (int a = 0; a < 4; ++a)
+      for (int m = 0; m < 4; ++m) {
+        const int src = a < 2 ? 4 * a + m : 16 + 4 * (a - 2) + m;
+        r.o0[static_cast<std::size_t>(4 * a + m)] = src;
+        r.o1[static_cast<std::size_t>(4 * a + m)] = src + 8;
+      }
+    return r;
+  }();
+  const __m512i lo = _mm512_load_si512(ix.lo.data()), hi = _mm512_load_si512(ix.hi.data());
+  const __m512i o0 = _mm512_load_si512(ix.o0.data()), o1 = _mm512_load_si512(ix.o1.data());
+  const std::size_t main = K / 128 * 128;
+  for (std::size_t g = 0; g < main; g += 128)
+    for (std::size_t h = 0; h < 2; ++h) {
+      const float* p = x + g + 16 * h;
+      const __m512 a0 = _mm512_loadu_ps(p), a1 = _mm512_loadu_ps(p + 32), a2 = _mm512_loadu_ps(p + 64),
+                   a3 = _mm512_loadu_ps(p + 96);
+      const __m512 b01l = _mm512_permutex2var_ps(a0, lo, a1), b01h = _mm512_permutex2var_ps(a0, hi, a1);
+      const __m512 b23l = _mm512_permutex2var_ps(a2, lo, a3), b23h = _mm512_permutex2var_ps(a2, hi, a3);
+      float* q = xp + g + 16 * h;  // output t = 2 k + h at q + 32 k
+      _mm512_storeu_ps(q, _mm512_permutex2var_ps(b01l, o0, b23l));
+      _mm512_storeu_ps(q + 32, _mm512_permutex2var_ps(b01l, o1, b23l));
+      _mm512_storeu_ps(q + 64, _mm512_permutex2var_ps(b01h, o0, b23h));
+      _mm512_storeu_ps(q + 96, _mm512_permutex2var_ps(b01h, o1, b23h));
+    }
+  for (std::size_t c = main; c < K; c += 16) _mm512_storeu_ps(xp + c, _mm512_loadu_ps(x + c));  // K % 32 == 0
+}
+
+/// out[i * V + v] = sum_c w_ic x_vc for R rows of nblk blocks and V vectors; xp: the vectors in
+/// ggml_lanes_permute_x order (stride ldx). The last nblk % 4 blocks as ggml_direct_rows does.
+template <class T, int R, int V>
+inline void ggml_lanes4_rows(const std::uint8_t* const* row, std::size_t nblk, std::size_t ahead, const float* xp,
+                             std::size_t ldx, float* out) noexcept {
+  using D = ggml_direct<T>;
+  static_assert(T::block_bytes == 18 && D::qs == 2, "an fp16 scale, then 16 code bytes");
+  const std::size_t nsteps = nblk / 4;
+  __m512 tot[R][V];
+  MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) tot[i][v] = _mm512_setzero_ps();
+  // words of the 72-byte step: block j's 8 code words from word 9 j + 1, its scale at word 9 j
+  const __m512i codes = _mm512_setr_epi32(0x00020001, 0x00040003, 0x00060005, 0x00080007, 0x000b000a, 0x000d000c,
+                                          0x000f000e, 0x00110010, 0x00140013, 0x00160015, 0x00180017, 0x001a0019,
+                                          0x001d001c, 0x001f001e, 0x00210020, 0x00230022);
+  // words 0-15: the scale word of block w / 4 (word 9 (w / 4))
+  const __m512i scales = _mm512_setr_epi32(0, 0, 0x00090009, 0x00090009, 0x00120012, 0x00120012, 0x001b001b, 0x001b001b,
+                                           0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512 values = _mm512_load_ps(D::values.data());
+  for (std::size_t g = 0; g < nsteps; ++g) {
+    const std::size_t off = 72 * g;
+    prefetch_rows<R>(row, ahead, off);
+    prefetch_rows<R>(row, ahead, off + 64);
+    __m512i q[R];
+    __m512 d[R], acc[R][V];
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const __m512i lo = _mm512_loadu_si512(row[i] + off);
+      const __m512i hi = _mm512_maskz_loadu_epi16(0xf, row[i] + off + 64);  // words 32-35
+      q[i] = _mm512_permutex2var_epi16(lo, codes, hi);
+      // lane l: the fp16 scale of block l / 4 (low word), widened
+      d[i] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scales, lo)));
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
+    }
+    MIXQ_UNROLL for (int t = 0; t < 8; ++t) {
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+        const __m512 xv = _mm512_loadu_ps(xp + static_cast<std::size_t>(v) * ldx + 128 * g + 16 * t);
+        MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+          const __m512i qt = t == 0 ? q[i] : _mm512_srli_epi32(q[i], 4 * t);
+          acc[i][v] = _mm512_fmadd_ps(_mm512_permutexvar_ps(qt, values), xv, acc[i][v]);
+        }
+      }
+    }
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) MIXQ_UNROLL for (int v = 0; v < V; ++v) tot[i][v] = _mm512_fmadd_ps(d[i], acc[i][v], tot[i][v]);
+  }
+  for (std::size_t b = 4 * nsteps; b < nblk; ++b) {  // columns in place
+    MIXQ_UNROLL for (int i = 0; i < R; ++i) {
+      const std::uint8_t* blk = row[i] + 18 * b;
+      const __m512 w = _mm512_mul_ps(values, ggml_half16(blk));
+      const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
+      const __m512 lo = _mm512_permutexvar_ps(t, w), hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+      MIXQ_UNROLL for (int v = 0; v < V; ++v) {
+        const float* xv = xp + static_cast<std::size_t>(v) * ldx + 32 * b;
+        tot[i][v] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xv), tot[i][v]);
+        tot[i][v] = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xv + 16), tot[i][v]);
+      }
+    }
+  }
+  hsums(tot, out);
+}
+
 /// Q4_K / Q5_K super-block scales: d sc_j in lanes 0-7 and dmin m_j in lanes 8-15 (ggml's
 /// roundings: one product each). The 6-bit values come from the 12 scale bytes in registers:
 /// j < 4: sc = q[j] & 63, m = q[j + 4] & 63; j >= 4: sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4,
