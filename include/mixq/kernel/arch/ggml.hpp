@@ -503,6 +503,18 @@ inline __m512 ggml_half16(const std::uint8_t* p) noexcept {  // an fp16 field, b
   return _mm512_set1_ps(_cvtsh_ss(h));
 }
 
+/// The 32 weights of a 4-bit block at blk, columns 0-15 (lo) and 16-31 (hi): a 16-entry table of
+/// the block's weights v(q) d (Q4_1: q d + m, two roundings as in ggml), one vpermps per 16.
+template <class T>
+MIXQ_ALWAYS_INLINE void ggml_table_block(const std::uint8_t* blk, __m512& lo, __m512& hi) noexcept {
+  using D = ggml_direct<T>;
+  __m512 w = _mm512_mul_ps(_mm512_load_ps(D::values.data()), ggml_half16(blk));
+  if constexpr (D::has_min) w = _mm512_add_ps(w, ggml_half16(blk + 2));
+  const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + D::qs)));
+  lo = _mm512_permutexvar_ps(t, w);
+  hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+}
+
 /// out[i * V + v] = sum_c w_ic x_vc for R rows of nblk blocks and V vectors (x_v at x + v ldx);
 /// `ahead`: bytes to the next row block. One row (R = 1) when V > 1: the weights formed once
 /// meet every vector.
@@ -518,15 +530,11 @@ inline void ggml_direct_rows(const std::uint8_t* const* row, std::size_t nblk, s
     if (off % 64 < BB) prefetch_rows<R>(row, ahead, off);  // once a line
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
       const std::uint8_t* blk = row[i] + off;
-      const __m512 d = ggml_half16(blk);
       __m512 lo, hi;
       if constexpr (D::nibbles) {
-        __m512 w = _mm512_mul_ps(_mm512_load_ps(D::values.data()), d);
-        if constexpr (D::has_min) w = _mm512_add_ps(w, ggml_half16(blk + 2));
-        const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + D::qs)));
-        lo = _mm512_permutexvar_ps(t, w);
-        hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+        ggml_table_block<T>(blk, lo, hi);
       } else {
+        const __m512 d = ggml_half16(blk);
         const auto* q = reinterpret_cast<const std::int8_t*>(blk + D::qs);
         lo = _mm512_mul_ps(load16_i8_ps(q), d);
         hi = _mm512_mul_ps(load16_i8_ps(q + 16), d);
@@ -642,10 +650,8 @@ inline void ggml_lanes4_rows(const std::uint8_t* const* row, std::size_t nblk, s
   }
   for (std::size_t b = 4 * nsteps; b < nblk; ++b) {  // columns in place
     MIXQ_UNROLL for (int i = 0; i < R; ++i) {
-      const std::uint8_t* blk = row[i] + 18 * b;
-      const __m512 w = _mm512_mul_ps(values, ggml_half16(blk));
-      const __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
-      const __m512 lo = _mm512_permutexvar_ps(t, w), hi = _mm512_permutexvar_ps(_mm512_srli_epi32(t, 4), w);
+      __m512 lo, hi;
+      ggml_table_block<T>(row[i] + 18 * b, lo, hi);
       MIXQ_UNROLL for (int v = 0; v < V; ++v) {
         const float* xv = xp + static_cast<std::size_t>(v) * ldx + 32 * b;
         tot[i][v] = _mm512_fmadd_ps(lo, _mm512_loadu_ps(xv), tot[i][v]);
