@@ -38,6 +38,10 @@
 // supported scheme at N > 8. Everything else runs the portable path with SIMD unpacking and
 // table decoding (AVX2 / AVX-512 helpers) of one row segment at a time.
 //
+// Floating-point environment: the bounds assume round-to-nearest and no flush-to-zero. The
+// minifloat bit-pattern decode builds subnormal codes as fp32 subnormals, so the blocked kernel
+// clears MXCSR.DAZ for the duration of such a call when the caller has set it, and restores it.
+//
 // Memory: kernels read the codes of a row only up to its padded length (layout rows are padded
 // to 64 bytes) and the activations only up to K (masked loads); scratch comes from per-thread
 // buffers (kernel/scratch.hpp), so a call allocates only the first time a size is seen.
@@ -45,9 +49,10 @@
 // ggml tensors (kernel/ggml_rows.hpp): the same five operations on rows of ggml blocks (q4_0 ..
 // q6_k, iq4_nl, mxfp4) as llama.cpp stores them, through mixq::ggml_matrix_view<T>{data, rows,
 // cols}; dequantize is bit-identical to ggml::dequantize_row, gemv_q8 / gemm_q8 round the
-// activations to int8 per 32 columns. On AVX-512 the exact GEMV of q4_0, q4_1, iq4_nl, q8_0,
-// q4_k, q5_k and q6_k reads the blocks in place and forms each reference weight in registers;
-// the other types decode a span of blocks first. MIXQ_DEFINE_GGML_KERNELS(T) builds their
+// activations to int8 per 32 columns. On AVX-512 the exact GEMV of q4_1, q8_0, q4_k, q5_k and
+// q6_k reads the blocks in place and forms each reference weight in registers; q4_0 and iq4_nl
+// read four blocks per step and scale each block's sum of v(q) x by its d; the other types
+// decode a span of blocks first. MIXQ_DEFINE_GGML_KERNELS(T) builds their
 // dispatch table.
 #pragma once
 #include "kernel/lut.hpp"
